@@ -1,0 +1,1 @@
+export type { Conversation, ConversationStatus, components, operations, paths } from './types.js';

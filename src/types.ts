@@ -1,0 +1,14 @@
+/**
+ * Types only: the generated OpenAPI types under friendly names. The
+ * `chatdash-client/types` subpath is built from this file, so its runtime
+ * module is empty and a types-only consumer pays nothing.
+ */
+import type { components } from '../generated/chatdash.js';
+
+export type { components, operations, paths } from '../generated/chatdash.js';
+
+/** A conversation as `GET /agents/{agentId}/conversations/{conversationId}` returns it. */
+export type Conversation = components['schemas']['Conversation'];
+
+/** Who is handling the conversation: the AI agent, nobody yet, or a live human. */
+export type ConversationStatus = NonNullable<Conversation['status']>;

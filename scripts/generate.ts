@@ -16,6 +16,10 @@ import { createHash } from 'node:crypto';
 import { formatProblems, lint, loadConfig, type Config } from '@redocly/openapi-core';
 import openapiTS, { astToString } from 'openapi-typescript';
 import * as prettier from 'prettier';
+import { Ajv, _ } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone/index.js';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { parse as parseYaml } from 'yaml';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -73,14 +77,76 @@ export async function generate(root: string): Promise<GeneratedFile[]> {
     `// (sha256 ${sha256}). Do not edit: run \`npm run generate\`.`,
     '',
   ].join('\n');
-  const typesPath = 'generated/chatdash.ts';
-  const prettierOptions = (await prettier.resolveConfig(join(repoRoot, typesPath))) ?? {};
-  const types = await prettier.format(header + astToString(ast), {
-    ...prettierOptions,
-    filepath: typesPath,
-  });
-  return [{ path: typesPath, contents: types }];
+  const files: GeneratedFile[] = [
+    { path: 'generated/chatdash.ts', contents: header + astToString(ast) },
+    {
+      path: 'generated/validate-conversation.js',
+      contents: header + validatorSource(parseYaml(specBytes.toString('utf8'))),
+    },
+    { path: 'generated/validate-conversation.d.ts', contents: header + VALIDATOR_TYPES },
+  ];
+  const prettierOptions =
+    (await prettier.resolveConfig(join(repoRoot, 'generated/chatdash.ts'))) ?? {};
+  return Promise.all(
+    files.map(async ({ path, contents }) => ({
+      path,
+      contents: await prettier.format(contents, { ...prettierOptions, filepath: path }),
+    })),
+  );
 }
+
+/**
+ * The response validator: ajv standalone code compiled from the spec's own
+ * `Conversation` schema, so no schema compiler runs at import time and a spec
+ * update updates it. Formats come from ajv-formats (a runtime dependency): the
+ * generated code reads `fullFormats["date-time"]`, imported as ESM below.
+ */
+export function validatorSource(spec: { components?: unknown }): string {
+  const ajv = new Ajv({
+    allErrors: true, // list every issue, not just the first
+    // OpenAPI 3.0 schemas carry keywords JSON Schema does not know (`example`).
+    strict: false,
+    code: { esm: true, source: true, formats: _`fullFormats` },
+  });
+  ajv.addFormat('date-time', fullFormats['date-time']);
+  // The whole `components` object, so `$ref`s between schemas resolve as in the spec.
+  ajv.addSchema({ $id: 'chatdash', components: withoutAnnotations(spec.components) });
+  ajv.addSchema({ $id: 'conversation', $ref: 'chatdash#/components/schemas/Conversation' });
+  const code = standaloneCode.default(ajv, { validateConversation: 'conversation' });
+  // ajv emits require() for some runtime helpers; that would throw inside an ES module.
+  const required = /require\("([^"]+)"\)/.exec(code);
+  if (required) {
+    throw new Error(
+      `generate: the validator needs ${required[1]} through require(), which an ES module cannot do`,
+    );
+  }
+  return `import { fullFormats } from 'ajv-formats/dist/formats.js';\n${code.replace(/^"use strict";/, '')}\n`;
+}
+
+/** Drops `description` and `example`: annotations that would only bloat the generated code. */
+function withoutAnnotations(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutAnnotations);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => key !== 'description' && key !== 'example')
+      .map(([key, inner]) => [key, withoutAnnotations(inner)]),
+  );
+}
+
+const VALIDATOR_TYPES = `export interface ValidatorError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** True when \`data\` matches the spec's Conversation schema; otherwise \`errors\` lists every problem. */
+export declare const validateConversation: {
+  (data: unknown): boolean;
+  errors?: ValidatorError[] | null;
+};
+`;
 
 /** Names the files whose committed contents differ from a fresh generation. */
 export async function staleFiles(root: string, files: GeneratedFile[]): Promise<string[]> {

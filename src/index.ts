@@ -1,1 +1,26 @@
+export { createChatDashClient, DEFAULT_BASE_URL } from './client.js';
+export type {
+  ChatDashClient,
+  ChatDashClientOptions,
+  FetchLike,
+  GetConversationParams,
+  RequestOptions,
+} from './client.js';
+export {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  BadRequestError,
+  ChatDashError,
+  ConflictError,
+  InternalServerError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ResponseValidationError,
+  UnprocessableEntityError,
+} from './errors.js';
+export type { ValidationIssue } from './errors.js';
 export type { Conversation, ConversationStatus, components, operations, paths } from './types.js';

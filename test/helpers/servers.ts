@@ -1,0 +1,100 @@
+/**
+ * Real servers on 127.0.0.1, port 0, for the fault and property tests.
+ * Each records what it received, so tests can count attempts and read request lines.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+}
+
+export interface TestServer {
+  baseUrl: string;
+  /** Requests received, in order. */
+  requests: SeenRequest[];
+  close(): Promise<void>;
+}
+
+const open: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((server) => server.close()));
+});
+
+/**
+ * An HTTP server whose handler gets the attempt number (0-based).
+ * Closed after each test.
+ */
+export async function httpServer(
+  handler: (req: IncomingMessage, res: ServerResponse, attempt: number) => void,
+): Promise<TestServer> {
+  const requests: SeenRequest[] = [];
+  const server = createHttpServer((req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    handler(req, res, requests.length - 1);
+  });
+  return listen(server, requests, () => server.closeAllConnections());
+}
+
+/** A raw TCP server: the handler gets the socket and the attempt number once the request head has arrived. */
+export async function tcpServer(handler: (socket: Socket, attempt: number, head: string) => void): Promise<TestServer> {
+  const requests: SeenRequest[] = [];
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let head = '';
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      const [method = '', url = ''] = head.split('\r\n')[0]?.split(' ') ?? [];
+      requests.push({ method, url, headers: {} });
+      handler(socket, requests.length - 1, head);
+    };
+    socket.on('data', onData);
+  });
+  return listen(server, requests, () => sockets.forEach((s) => s.destroy()));
+}
+
+async function listen(
+  server: ReturnType<typeof createHttpServer> | ReturnType<typeof createNetServer>,
+  requests: SeenRequest[],
+  dropConnections: () => void,
+): Promise<TestServer> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const handle: TestServer = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        dropConnections();
+        server.close(() => resolve());
+      }),
+  };
+  open.push(handle);
+  return handle;
+}
+
+/** The spec's example conversation, as Prism serves it. */
+export const exampleConversation = {
+  _id: 'conv_1',
+  agentId: 'agent_1',
+  status: 'ai',
+  read: false,
+  createdAt: '2024-05-01T10:00:00Z',
+  evaluation: { isSuccess: true, reason: 'resolved' },
+  mistunderstoodQueries: [{ question: 'what?' }],
+};
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  BadRequestError,
+  ChatDashError,
+  ConflictError,
+  createChatDashClient,
+  InternalServerError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  ResponseValidationError,
+  UnprocessableEntityError,
+} from '../../src/index.js';
+import { fakeFetch, json } from '../helpers/fake-fetch.js';
+
+function clientAnswering(response: () => Response) {
+  const fake = fakeFetch(response);
+  const chatdash = createChatDashClient({ apiKey: 'k', fetch: fake.fetch, maxRetries: 0 });
+  return { ...fake, chatdash };
+}
+
+const params = { agentId: 'a1', conversationId: 'c1' };
+
+describe('the status -> error class mapping', () => {
+  it.each([
+    [400, BadRequestError, 'Bad Request'],
+    [401, AuthenticationError, 'Unauthorized'],
+    [403, PermissionDeniedError, 'Forbidden'],
+    [404, NotFoundError, 'Not Found'],
+    [409, ConflictError, 'Conflict'],
+    [422, UnprocessableEntityError, 'Unprocessable Entity'],
+    [429, RateLimitError, 'Too Many Requests'],
+    [500, InternalServerError, 'Internal Server Error'],
+    [502, InternalServerError, 'Bad Gateway'],
+    [503, InternalServerError, 'Service Unavailable'],
+    [599, InternalServerError, 'Error'],
+    [402, APIError, 'Error'],
+    [408, APIError, 'Request Timeout'],
+    [418, APIError, 'Error'],
+    [302, APIError, 'Error'],
+    [307, APIError, 'Error'],
+  ])('rejects %i with %o', async (status, Class, reason) => {
+    const { chatdash } = clientAnswering(() =>
+      json(status, { error: 'nope' }, { 'x-request-id': 'req_1', location: 'https://elsewhere.example/' }),
+    );
+    const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as APIError;
+    expect(error).toBeInstanceOf(Class);
+    expect(error).toBeInstanceOf(APIError);
+    expect(error).toBeInstanceOf(ChatDashError);
+    expect(error.constructor).toBe(Class);
+    expect(error.name).toBe(Class.name);
+    expect(error.status).toBe(status);
+    expect(error.headers).toBeInstanceOf(Headers);
+    expect(error.body).toEqual({ error: 'nope' });
+    expect(error.requestId).toBe('req_1');
+    expect(error.message).toBe(`${status} ${reason}: GET /agents/a1/conversations/c1`);
+  });
+
+  it('uses the server’s reason phrase when there is one', async () => {
+    const { chatdash } = clientAnswering(() => new Response('{}', { status: 404, statusText: 'No Such Conversation' }));
+    await expect(chatdash.getConversation(params)).rejects.toThrow('404 No Such Conversation: GET /agents/a1/conversations/c1');
+  });
+
+  it('keeps a non-JSON error body as text cut to 1,000 characters', async () => {
+    const html = `<html>${'x'.repeat(5_000)}</html>`;
+    const { chatdash } = clientAnswering(() => new Response(html, { status: 500, headers: { 'content-type': 'text/html' } }));
+    const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as APIError;
+    expect(error.body).toBe(html.slice(0, 1_000));
+    expect(error.requestId).toBeUndefined();
+  });
+
+  it('includes the query in the message', async () => {
+    const { chatdash } = clientAnswering(() => json(404, {}));
+    await expect(chatdash.getConversation({ ...params, isPlatformId: true })).rejects.toThrow(
+      '404 Not Found: GET /agents/a1/conversations/c1?isPlatformId=true',
+    );
+  });
+});
+
+describe('2xx bodies that are not a conversation', () => {
+  it.each([
+    ['invalid JSON', '{"_id": ', 'is not valid JSON'],
+    ['an empty body', '', 'is empty'],
+    ['a JSON array', '[1,2]', 'must be a JSON object, got array'],
+    ['JSON null', 'null', 'got null'],
+    ['a JSON string', '"conv"', 'got string'],
+  ])('rejects %s with ResponseValidationError', async (_, text, message) => {
+    const { chatdash } = clientAnswering(
+      () => new Response(text, { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': 'r9' } }),
+    );
+    const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as ResponseValidationError;
+    expect(error).toBeInstanceOf(ResponseValidationError);
+    expect(error.name).toBe('ResponseValidationError');
+    expect(error.status).toBe(200);
+    expect(error.requestId).toBe('r9');
+    expect(error.issues).toEqual([{ path: '', message: expect.stringContaining(message) }]);
+  });
+});
+
+describe('the error classes', () => {
+  it('all extend ChatDashError and Error, and name themselves', () => {
+    for (const Class of [APIConnectionError, APIConnectionTimeoutError, APIUserAbortError]) {
+      const error = new Class('x');
+      expect(error).toBeInstanceOf(ChatDashError);
+      expect(error).toBeInstanceOf(Error);
+      expect(error.name).toBe(Class.name);
+    }
+    expect(new APIConnectionTimeoutError('t')).toBeInstanceOf(APIConnectionError);
+    expect(new APIUserAbortError('a')).not.toBeInstanceOf(APIConnectionError);
+  });
+
+  it('turns a failing fetch into APIConnectionError with the original as cause', async () => {
+    const boom = new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    const fake = fakeFetch(() => Promise.reject(boom));
+    const chatdash = createChatDashClient({ apiKey: 'k', fetch: fake.fetch, maxRetries: 0 });
+    const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as APIConnectionError;
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect(error).not.toBeInstanceOf(TypeError);
+    expect(error.cause).toBe(boom);
+    expect(error.message).toBe('Connection error: GET /agents/a1/conversations/c1: ECONNREFUSED');
+  });
+});

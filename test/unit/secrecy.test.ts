@@ -1,0 +1,56 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ChatDashError, createChatDashClient } from '../../src/index.js';
+import { fakeFetch, json } from '../helpers/fake-fetch.js';
+
+// Made up for this test; no real key appears in this repository.
+const KEY = 'ck_secret_9f8e7d6c5b4a';
+
+/** Everything a log line or error report could show of a value. */
+function everythingShown(value: unknown): string {
+  const parts = [inspect(value, { depth: 10, showHidden: true }), JSON.stringify(value) ?? ''];
+  let error: unknown = value;
+  while (error instanceof Error) {
+    parts.push(error.message, error.stack ?? '', String(error));
+    error = error.cause;
+  }
+  return parts.join('\n');
+}
+
+describe('the API key', () => {
+  it('does not show in util.inspect(client) or JSON.stringify(client)', () => {
+    const client = createChatDashClient({ apiKey: KEY, headers: { 'X-Team': 'billing' } });
+    expect(inspect(client, { depth: 10, showHidden: true })).not.toContain(KEY);
+    expect(JSON.stringify(client)).not.toContain(KEY);
+    expect(Object.values(client).join(' ')).not.toContain(KEY);
+  });
+
+  it.each([401, 404, 422, 500, 302])('does not show in a %i error, its stack, cause or JSON', async (status) => {
+    // A server that echoes the request headers back in its body and headers is the worst case.
+    const fake = fakeFetch((call) => json(status, { echoed: 'see header' }, { 'x-request-id': 'r1', 'x-trace': 'trace' }));
+    const client = createChatDashClient({ apiKey: KEY, fetch: fake.fetch, maxRetries: 0 });
+    const error = await client.getConversation({ agentId: 'a', conversationId: 'c' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChatDashError);
+    expect(everythingShown(error)).not.toContain(KEY);
+  });
+
+  it('is redacted by value from a connection error that quotes it', async () => {
+    const fake = fakeFetch((call) => Promise.reject(new TypeError(`proxy refused header ${call.headers.get('authorization')}`)));
+    const client = createChatDashClient({ apiKey: KEY, fetch: fake.fetch, maxRetries: 0 });
+    const error = (await client.getConversation({ agentId: 'a', conversationId: 'c' }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain('[redacted]');
+    expect(error.message).not.toContain(KEY);
+    expect(error.stack).not.toContain(KEY);
+  });
+
+  it('does not show in input or option errors', async () => {
+    const client = createChatDashClient({ apiKey: KEY });
+    const error = await client.getConversation({ agentId: '..', conversationId: 'c' }).catch((e: unknown) => e);
+    expect(everythingShown(error)).not.toContain(KEY);
+    try {
+      createChatDashClient({ apiKey: `${KEY}\n` });
+    } catch (e) {
+      expect(everythingShown(e)).not.toContain(KEY);
+    }
+  });
+});

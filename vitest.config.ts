@@ -11,6 +11,23 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/prism.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'pipeline',
           include: ['test/pipeline/**/*.test.ts'],
           testTimeout: 60_000,

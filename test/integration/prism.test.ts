@@ -1,0 +1,66 @@
+import { describe, expect, inject, it } from 'vitest';
+import {
+  createChatDashClient,
+  InternalServerError,
+  UnprocessableEntityError,
+  type Conversation,
+} from '../../src/index.js';
+
+const baseUrl = inject('prismUrl');
+const apiKey = 'ck_prism_test_key';
+const params = { agentId: 'agent_1', conversationId: 'conv_1' };
+
+describe('against the Prism mock of the spec', () => {
+  it('resolves the static example to a Conversation with _id', async () => {
+    const chatdash = createChatDashClient({ apiKey, baseUrl });
+    const conversation: Conversation = await chatdash.getConversation(params);
+    expect(typeof conversation._id).toBe('string');
+    expect(conversation.status).toBe('ai');
+    expect(conversation.mistunderstoodQueries?.[0]).toHaveProperty('question');
+  });
+
+  it('passes isPlatformId as a query parameter Prism accepts', async () => {
+    const chatdash = createChatDashClient({ apiKey, baseUrl });
+    const { response } = await chatdash.getConversationWithResponse({ ...params, isPlatformId: true });
+    expect(response.status).toBe(200);
+  });
+
+  it('rejects Prefer: code=500 with InternalServerError carrying the spec’s example body', async () => {
+    const chatdash = createChatDashClient({ apiKey, baseUrl, maxRetries: 0, headers: { Prefer: 'code=500' } });
+    const error = await chatdash.getConversation(params).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect(error).toMatchObject({ status: 500, body: { error: 'An unexpected error occurred' } });
+    expect((error as Error).message).toBe('500 Internal Server Error: GET /agents/agent_1/conversations/conv_1');
+  });
+
+  it('rejects a request without the Authorization header with UnprocessableEntityError (Prism validates it)', async () => {
+    // The client always sends the key, so strip it on the way out, as a misconfigured proxy would.
+    const withoutAuthorization = (url: string, init: RequestInit) => {
+      const headers = new Headers(init.headers);
+      headers.delete('authorization');
+      return fetch(url, { ...init, headers });
+    };
+    const chatdash = createChatDashClient({ apiKey, baseUrl, fetch: withoutAuthorization });
+    const error = await chatdash.getConversation(params).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnprocessableEntityError);
+    expect(error).toMatchObject({ status: 422 });
+  });
+
+  it('resolves every body Prism generates with Prefer: dynamic=true, over 200 seeds, with validation on', async () => {
+    const bodies = new Set<string>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const chatdash = createChatDashClient({
+        apiKey,
+        baseUrl,
+        validateResponses: true,
+        maxRetries: 0,
+        headers: { Prefer: `dynamic=true, seed=${seed}` },
+      });
+      const conversation = await chatdash.getConversation(params);
+      expect(conversation).toBeTypeOf('object');
+      bodies.add(JSON.stringify(conversation));
+    }
+    // Seeds really vary the bodies, so this is not one body 200 times.
+    expect(bodies.size).toBeGreaterThan(150);
+  });
+});

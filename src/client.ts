@@ -230,7 +230,7 @@ class ChatDashClientImpl implements ChatDashClient {
     signal: AbortSignal | undefined,
     timeoutMs: number,
     target: () => string,
-  ): Promise<{ data: Conversation; response: Response; requestId: string | undefined }> {
+  ): Promise<Settled> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -262,13 +262,11 @@ class ChatDashClientImpl implements ChatDashClient {
   }
 
   /** The one place where openapi-fetch's `{ data, error, response }` becomes a value or a throw. */
-  async #settle(
-    { data, error, response }: FetchResult,
-    target: string,
-  ): Promise<{ data: Conversation; response: Response; requestId: string | undefined }> {
-    const { status, headers } = response;
+  async #settle({ data, error, response }: FetchResult, target: string): Promise<Settled> {
+    const { status } = response;
     if (!response.ok) {
-      throw APIError.from(status, response.statusText, headers, truncate(error), target);
+      const [body, headers] = this.#redact(truncate(error), response.headers);
+      throw APIError.from(status, response.statusText, headers, body, target);
     }
     const text = typeof data === 'string' ? data : '';
     let body: unknown;
@@ -276,31 +274,57 @@ class ChatDashClientImpl implements ChatDashClient {
       body = JSON.parse(text);
     } catch {
       const issue = text === '' ? 'is empty, expected JSON' : 'is not valid JSON';
-      throw new ResponseValidationError(
-        [{ path: '', message: issue }],
-        truncate(text),
-        status,
-        headers,
+      throw this.#invalid([{ path: '', message: issue }], truncate(text), response, target);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      const kind = body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body;
+      throw this.#invalid(
+        [{ path: '', message: `must be a JSON object, got ${kind}` }],
+        body,
+        response,
         target,
       );
     }
-    const issues: ValidationIssue[] =
-      typeof body !== 'object' || body === null || Array.isArray(body)
-        ? [
-            {
-              path: '',
-              message: `must be a JSON object, got ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}`,
-            },
-          ]
-        : this.#validate
-          ? (await import('./validate.js')).validateConversation(body)
-          : [];
-    if (issues.length > 0) throw new ResponseValidationError(issues, body, status, headers, target);
+    if (this.#validate) {
+      const issues = (await import('./validate.js')).validateConversation(body);
+      if (issues.length > 0) throw this.#invalid(issues, body, response, target);
+    }
     return {
       data: body as Conversation,
       response,
-      requestId: headers.get('x-request-id') ?? undefined,
+      requestId: response.headers.get('x-request-id') ?? undefined,
     };
+  }
+
+  #invalid(issues: ValidationIssue[], body: unknown, response: Response, target: string) {
+    const [safeBody, headers] = this.#redact(body, response.headers);
+    return new ResponseValidationError(issues, safeBody, response.status, headers, target);
+  }
+
+  /**
+   * A server that echoes the key ("invalid key: ck_...") must not put it into
+   * an error that gets logged: replace it by value in the body and headers.
+   */
+  #redact(body: unknown, headers: Headers): [unknown, Headers] {
+    const key = this.#apiKey;
+    const leaks =
+      (JSON.stringify(body) ?? '').includes(key) ||
+      [...headers.values()].some((v) => v.includes(key));
+    if (!leaks) return [body, headers];
+    const clean = (value: unknown): unknown =>
+      typeof value === 'string'
+        ? value.replaceAll(key, '[redacted]')
+        : Array.isArray(value)
+          ? value.map(clean)
+          : typeof value === 'object' && value !== null
+            ? Object.fromEntries(
+                Object.entries(value).map(([k, v]) => [clean(k) as string, clean(v)]),
+              )
+            : value;
+    return [
+      clean(body),
+      new Headers([...headers].map(([name, value]) => [name, value.replaceAll(key, '[redacted]')])),
+    ];
   }
 
   /** A short reason from a transport error, e.g. `ECONNREFUSED`, redacted of the key by value. */
@@ -310,11 +334,12 @@ class ChatDashClientImpl implements ChatDashClient {
       (typeof inner?.code === 'string' && inner.code) ||
       (typeof inner?.message === 'string' && inner.message) ||
       (cause instanceof Error ? cause.message : String(cause));
-    return reason.split(this.#apiKey).join('[redacted]');
+    return reason.replaceAll(this.#apiKey, '[redacted]');
   }
 }
 
 type FetchResult = { data?: unknown; error?: unknown; response: Response };
+type Settled = { data: Conversation; response: Response; requestId: string | undefined };
 
 /** openapi-fetch's `Request` stand-in: keeps what fetch(url, init) needs and nothing else. */
 class PreparedRequest {

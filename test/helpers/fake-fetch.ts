@@ -10,7 +10,9 @@ export interface RecordedCall {
   headers: Headers;
 }
 
-export function fakeFetch(respond: (call: RecordedCall, n: number) => Response | Promise<Response> = () => json(200, {})) {
+export function fakeFetch(
+  respond: (call: RecordedCall, n: number) => Response | Promise<Response> = () => json(200, {}),
+) {
   const calls: RecordedCall[] = [];
   const fetch = vi.fn(async (input: string, init: RequestInit) => {
     const call = { url: input, method: init.method, headers: new Headers(init.headers) };
@@ -20,7 +22,11 @@ export function fakeFetch(respond: (call: RecordedCall, n: number) => Response |
   return { fetch, calls };
 }
 
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { 'content-type': 'application/json', ...headers },

@@ -2,7 +2,11 @@
  * Real servers on 127.0.0.1, port 0, for the fault and property tests.
  * Each records what it received, so tests can count attempts and read request lines.
  */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
@@ -41,7 +45,9 @@ export async function httpServer(
 }
 
 /** A raw TCP server: the handler gets the socket and the attempt number once the request head has arrived. */
-export async function tcpServer(handler: (socket: Socket, attempt: number, head: string) => void): Promise<TestServer> {
+export async function tcpServer(
+  handler: (socket: Socket, attempt: number, head: string) => void,
+): Promise<TestServer> {
   const requests: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
@@ -93,8 +99,17 @@ export const exampleConversation = {
   mistunderstoodQueries: [{ question: 'what?' }],
 };
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }

@@ -21,16 +21,26 @@ describe('against the Prism mock of the spec', () => {
 
   it('passes isPlatformId as a query parameter Prism accepts', async () => {
     const chatdash = createChatDashClient({ apiKey, baseUrl });
-    const { response } = await chatdash.getConversationWithResponse({ ...params, isPlatformId: true });
+    const { response } = await chatdash.getConversationWithResponse({
+      ...params,
+      isPlatformId: true,
+    });
     expect(response.status).toBe(200);
   });
 
   it('rejects Prefer: code=500 with InternalServerError carrying the spec’s example body', async () => {
-    const chatdash = createChatDashClient({ apiKey, baseUrl, maxRetries: 0, headers: { Prefer: 'code=500' } });
+    const chatdash = createChatDashClient({
+      apiKey,
+      baseUrl,
+      maxRetries: 0,
+      headers: { Prefer: 'code=500' },
+    });
     const error = await chatdash.getConversation(params).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InternalServerError);
     expect(error).toMatchObject({ status: 500, body: { error: 'An unexpected error occurred' } });
-    expect((error as Error).message).toBe('500 Internal Server Error: GET /agents/agent_1/conversations/conv_1');
+    expect((error as Error).message).toBe(
+      '500 Internal Server Error: GET /agents/agent_1/conversations/conv_1',
+    );
   });
 
   it('rejects a request without the Authorization header with UnprocessableEntityError (Prism validates it)', async () => {

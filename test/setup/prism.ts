@@ -17,16 +17,25 @@ declare module 'vitest' {
 
 const repo = resolve(import.meta.dirname, '../..');
 
-export async function startPrism(spec = join(repo, 'spec/chatdash.yaml')): Promise<{ url: string; child: ChildProcess }> {
+export async function startPrism(
+  spec = join(repo, 'spec/chatdash.yaml'),
+): Promise<{ url: string; child: ChildProcess }> {
   const require = createRequire(import.meta.url);
   const cli = join(dirname(require.resolve('@stoplight/prism-cli/package.json')), 'dist/index.js');
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'mock', '--host', '127.0.0.1', '--port', String(port), spec], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [cli, 'mock', '--host', '127.0.0.1', '--port', String(port), spec],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   await new Promise<void>((resolveStart, reject) => {
-    const timer = setTimeout(() => fail(new Error(`Prism did not start within 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(
+      () => fail(new Error(`Prism did not start within 30 s:\n${output}`)),
+      30_000,
+    );
     function fail(error: Error) {
       clearTimeout(timer);
       child.kill();
@@ -54,7 +63,10 @@ export async function stopPrism(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise((done) => child.once('exit', done));
   process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5_000);
+  const timer = setTimeout(
+    () => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'),
+    5_000,
+  );
   await exited;
   clearTimeout(timer);
 }

@@ -46,7 +46,11 @@ describe('the status -> error class mapping', () => {
     [307, APIError, 'Error'],
   ])('rejects %i with %o', async (status, Class, reason) => {
     const { chatdash } = clientAnswering(() =>
-      json(status, { error: 'nope' }, { 'x-request-id': 'req_1', location: 'https://elsewhere.example/' }),
+      json(
+        status,
+        { error: 'nope' },
+        { 'x-request-id': 'req_1', location: 'https://elsewhere.example/' },
+      ),
     );
     const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as APIError;
     expect(error).toBeInstanceOf(Class);
@@ -62,13 +66,19 @@ describe('the status -> error class mapping', () => {
   });
 
   it('uses the server’s reason phrase when there is one', async () => {
-    const { chatdash } = clientAnswering(() => new Response('{}', { status: 404, statusText: 'No Such Conversation' }));
-    await expect(chatdash.getConversation(params)).rejects.toThrow('404 No Such Conversation: GET /agents/a1/conversations/c1');
+    const { chatdash } = clientAnswering(
+      () => new Response('{}', { status: 404, statusText: 'No Such Conversation' }),
+    );
+    await expect(chatdash.getConversation(params)).rejects.toThrow(
+      '404 No Such Conversation: GET /agents/a1/conversations/c1',
+    );
   });
 
   it('keeps a non-JSON error body as text cut to 1,000 characters', async () => {
     const html = `<html>${'x'.repeat(5_000)}</html>`;
-    const { chatdash } = clientAnswering(() => new Response(html, { status: 500, headers: { 'content-type': 'text/html' } }));
+    const { chatdash } = clientAnswering(
+      () => new Response(html, { status: 500, headers: { 'content-type': 'text/html' } }),
+    );
     const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as APIError;
     expect(error.body).toBe(html.slice(0, 1_000));
     expect(error.requestId).toBeUndefined();
@@ -91,9 +101,15 @@ describe('2xx bodies that are not a conversation', () => {
     ['a JSON string', '"conv"', 'got string'],
   ])('rejects %s with ResponseValidationError', async (_, text, message) => {
     const { chatdash } = clientAnswering(
-      () => new Response(text, { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': 'r9' } }),
+      () =>
+        new Response(text, {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'x-request-id': 'r9' },
+        }),
     );
-    const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as ResponseValidationError;
+    const error = (await chatdash
+      .getConversation(params)
+      .catch((e: unknown) => e)) as ResponseValidationError;
     expect(error).toBeInstanceOf(ResponseValidationError);
     expect(error.name).toBe('ResponseValidationError');
     expect(error.status).toBe(200);
@@ -115,10 +131,14 @@ describe('the error classes', () => {
   });
 
   it('turns a failing fetch into APIConnectionError with the original as cause', async () => {
-    const boom = new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    const boom = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+    });
     const fake = fakeFetch(() => Promise.reject(boom));
     const chatdash = createChatDashClient({ apiKey: 'k', fetch: fake.fetch, maxRetries: 0 });
-    const error = (await chatdash.getConversation(params).catch((e: unknown) => e)) as APIConnectionError;
+    const error = (await chatdash
+      .getConversation(params)
+      .catch((e: unknown) => e)) as APIConnectionError;
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error).not.toBeInstanceOf(TypeError);
     expect(error.cause).toBe(boom);

@@ -69,7 +69,11 @@ describe('createChatDashClient options', () => {
     vi.stubEnv('CHATDASH_BASE_URL', 'https://staging.example.com/v1/');
     expect(createChatDashClient({ apiKey: KEY }).baseUrl).toBe('https://staging.example.com/v1');
     const { fetch, calls } = fakeFetch();
-    await createChatDashClient({ apiKey: KEY, baseUrl: 'https://eu.example.com/api/', fetch }).getConversation(params);
+    await createChatDashClient({
+      apiKey: KEY,
+      baseUrl: 'https://eu.example.com/api/',
+      fetch,
+    }).getConversation(params);
     expect(calls[0]?.url).toBe('https://eu.example.com/api/agents/a1/conversations/c1');
   });
 
@@ -86,12 +90,14 @@ describe('createChatDashClient options', () => {
     expect(creationError({ apiKey: KEY, baseUrl }).message).toContain('baseUrl');
   });
 
-  it.each(['http://localhost:4010', 'http://127.0.0.1:4010/', 'http://127.8.9.10', 'http://[::1]:4010'])(
-    'allows plain http to the loopback host %s',
-    (baseUrl) => {
-      expect(createChatDashClient({ apiKey: KEY, baseUrl }).baseUrl).toBe(baseUrl.replace(/\/$/, ''));
-    },
-  );
+  it.each([
+    'http://localhost:4010',
+    'http://127.0.0.1:4010/',
+    'http://127.8.9.10',
+    'http://[::1]:4010',
+  ])('allows plain http to the loopback host %s', (baseUrl) => {
+    expect(createChatDashClient({ apiKey: KEY, baseUrl }).baseUrl).toBe(baseUrl.replace(/\/$/, ''));
+  });
 
   it('defaults to a 30 s timeout and 2 retries, and rejects nonsense values', () => {
     const client = createChatDashClient({ apiKey: KEY });
@@ -104,7 +110,9 @@ describe('createChatDashClient options', () => {
   });
 
   it('rejects an unknown option by name, so a typo does not silently do nothing', () => {
-    const options = { apiKey: KEY, timeout: 5 } as unknown as Parameters<typeof createChatDashClient>[0];
+    const options = { apiKey: KEY, timeout: 5 } as unknown as Parameters<
+      typeof createChatDashClient
+    >[0];
     expect(creationError(options).message).toContain('`timeout`');
   });
 
@@ -125,15 +133,21 @@ describe('createChatDashClient options', () => {
   });
 
   it('rejects an extra header with an invalid name or value', () => {
-    expect(creationError({ apiKey: KEY, headers: { 'Bad Name': 'x' } }).message).toContain('header name');
-    expect(creationError({ apiKey: KEY, headers: { 'X-A': 'a\r\nb' } }).message).toContain('headers.X-A');
+    expect(creationError({ apiKey: KEY, headers: { 'Bad Name': 'x' } }).message).toContain(
+      'header name',
+    );
+    expect(creationError({ apiKey: KEY, headers: { 'X-A': 'a\r\nb' } }).message).toContain(
+      'headers.X-A',
+    );
   });
 
   it('refuses to run in a browser-like runtime unless dangerouslyAllowBrowser is set', () => {
     vi.stubGlobal('window', {});
     vi.stubGlobal('document', {});
     expect(creationError({ apiKey: KEY }).message).toContain('dangerouslyAllowBrowser');
-    expect(createChatDashClient({ apiKey: KEY, dangerouslyAllowBrowser: true }).baseUrl).toBe(DEFAULT_BASE_URL);
+    expect(createChatDashClient({ apiKey: KEY, dangerouslyAllowBrowser: true }).baseUrl).toBe(
+      DEFAULT_BASE_URL,
+    );
   });
 
   it('uses the given fetch, called as fetch(url, init)', async () => {

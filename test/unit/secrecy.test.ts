@@ -5,6 +5,7 @@ import { fakeFetch, json } from '../helpers/fake-fetch.js';
 
 // Made up for this test; no real key appears in this repository.
 const KEY = 'ck_secret_9f8e7d6c5b4a';
+const params = { agentId: 'a', conversationId: 'c' };
 
 /** Everything a log line or error report could show of a value. */
 function everythingShown(value: unknown): string {
@@ -25,19 +26,47 @@ describe('the API key', () => {
     expect(Object.values(client).join(' ')).not.toContain(KEY);
   });
 
-  it.each([401, 404, 422, 500, 302])('does not show in a %i error, its stack, cause or JSON', async (status) => {
-    // A server that echoes the request headers back in its body and headers is the worst case.
-    const fake = fakeFetch((call) => json(status, { echoed: 'see header' }, { 'x-request-id': 'r1', 'x-trace': 'trace' }));
-    const client = createChatDashClient({ apiKey: KEY, fetch: fake.fetch, maxRetries: 0 });
-    const error = await client.getConversation({ agentId: 'a', conversationId: 'c' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ChatDashError);
+  it.each([401, 404, 422, 500, 302])(
+    'does not show in a %i error that echoes it, nor in its stack, cause, headers or JSON',
+    async (status) => {
+      // A server that echoes the key back in its body and headers is the worst case.
+      const fake = fakeFetch((call) => {
+        const key = call.headers.get('authorization') ?? '';
+        return json(
+          status,
+          { error: `invalid key ${key}`, details: [{ [key]: key }] },
+          { 'x-request-id': 'r1', 'x-echo': key },
+        );
+      });
+      const client = createChatDashClient({ apiKey: KEY, fetch: fake.fetch, maxRetries: 0 });
+      const error = await client.getConversation(params).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ChatDashError);
+      expect(everythingShown(error)).not.toContain(KEY);
+      expect(JSON.stringify((error as { body: unknown }).body)).toContain('[redacted]');
+      expect((error as { headers: Headers }).headers.get('x-echo')).toBe('[redacted]');
+    },
+  );
+
+  it('does not show in a ResponseValidationError for a 2xx body that echoes it', async () => {
+    const fake = fakeFetch((call) =>
+      json(200, { _id: 1, note: call.headers.get('authorization') }),
+    );
+    const client = createChatDashClient({
+      apiKey: KEY,
+      fetch: fake.fetch,
+      validateResponses: true,
+    });
+    const error = await client.getConversation(params).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ResponseValidationError', issues: [{ path: '/_id' }] });
     expect(everythingShown(error)).not.toContain(KEY);
   });
 
   it('is redacted by value from a connection error that quotes it', async () => {
-    const fake = fakeFetch((call) => Promise.reject(new TypeError(`proxy refused header ${call.headers.get('authorization')}`)));
+    const fake = fakeFetch((call) =>
+      Promise.reject(new TypeError(`proxy refused header ${call.headers.get('authorization')}`)),
+    );
     const client = createChatDashClient({ apiKey: KEY, fetch: fake.fetch, maxRetries: 0 });
-    const error = (await client.getConversation({ agentId: 'a', conversationId: 'c' }).catch((e: unknown) => e)) as Error;
+    const error = (await client.getConversation(params).catch((e: unknown) => e)) as Error;
     expect(error.message).toContain('[redacted]');
     expect(error.message).not.toContain(KEY);
     expect(error.stack).not.toContain(KEY);
@@ -45,8 +74,12 @@ describe('the API key', () => {
 
   it('does not show in input or option errors', async () => {
     const client = createChatDashClient({ apiKey: KEY });
-    const error = await client.getConversation({ agentId: '..', conversationId: 'c' }).catch((e: unknown) => e);
+    const error = await client
+      .getConversation({ agentId: '..', conversationId: 'c' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChatDashError);
     expect(everythingShown(error)).not.toContain(KEY);
+    expect(() => createChatDashClient({ apiKey: `${KEY}\n` })).toThrow(ChatDashError);
     try {
       createChatDashClient({ apiKey: `${KEY}\n` });
     } catch (e) {

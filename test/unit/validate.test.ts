@@ -97,7 +97,11 @@ describe('validateResponses through the client', () => {
 
   it('rejects a mismatching 2xx body with ResponseValidationError listing every issue', async () => {
     const { fetch } = fakeFetch(() => json(200, bad, { 'x-request-id': 'req_v' }));
-    const chatdash = createChatDashClient({ apiKey: 'ck_validate_key', fetch, validateResponses: true });
+    const chatdash = createChatDashClient({
+      apiKey: 'ck_validate_key',
+      fetch,
+      validateResponses: true,
+    });
     const error = await chatdash
       .getConversation({ agentId: 'a', conversationId: 'c' })
       .catch((e: unknown) => e);
@@ -116,7 +120,11 @@ describe('validateResponses through the client', () => {
 
   it('does not retry a validation failure', async () => {
     const { fetch } = fakeFetch(() => json(200, bad));
-    const chatdash = createChatDashClient({ apiKey: 'ck_validate_key', fetch, validateResponses: true });
+    const chatdash = createChatDashClient({
+      apiKey: 'ck_validate_key',
+      fetch,
+      validateResponses: true,
+    });
     await expect(chatdash.getConversation({ agentId: 'a', conversationId: 'c' })).rejects.toThrow(
       ResponseValidationError,
     );

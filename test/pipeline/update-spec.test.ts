@@ -1,0 +1,233 @@
+import { execFile } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { extractSpec, yamlBlocks } from '../../scripts/update-spec.js';
+import { httpServer } from '../helpers/servers.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const tsx = join(repo, 'node_modules/.bin/tsx');
+const script = join(repo, 'scripts/update-spec.ts');
+const upstreamPage = await readFile(join(repo, 'test/fixtures/pages/get-conversation.md'), 'utf8');
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function scratch(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'chatdash-spec-update-'));
+  dirs.push(root);
+  for (const path of ['spec', 'generated', 'redocly.yaml']) {
+    await cp(join(repo, path), join(root, path), { recursive: true });
+  }
+  return root;
+}
+
+/** A page made from the upstream one with `edit` applied to its text (which must change it). */
+async function page(root: string, edit: (text: string) => string = (t) => t, name = 'page.md') {
+  const text = edit(upstreamPage);
+  const path = join(root, name);
+  await writeFile(path, text);
+  return path;
+}
+
+async function update(root: string, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(tsx, [script, '--root', root, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const read = (root: string, path: string) => readFile(join(root, path), 'utf8');
+const committed = (path: string) => readFile(join(repo, path), 'utf8');
+
+describe('extracting the spec from a docs page', () => {
+  it('takes the ````yaml block of the upstream page byte for byte', async () => {
+    const { yaml, doc } = extractSpec(upstreamPage, 'page');
+    expect(yaml).toBe(await committed('spec/chatdash.yaml'));
+    expect(doc['openapi']).toBe('3.0.1');
+  });
+
+  it('finds ``` and ```` fences, with or without an info string after yaml', () => {
+    expect(yamlBlocks('a\n```yaml\nx: 1\n```\nb\n````yml get /x\ny: 2\n````\n')).toEqual([
+      'x: 1\n',
+      'y: 2\n',
+    ]);
+    expect(yamlBlocks('```json\n{}\n```\n')).toEqual([]);
+  });
+});
+
+describe('npm run spec:update', () => {
+  it('reports no change for the unchanged page and rewrites nothing', async () => {
+    const root = await scratch();
+    const before = await stat(join(root, 'spec/SOURCE.json'));
+    const result = await update(root, await page(root));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('No change to the operation or the Conversation schema.');
+    expect(result.stdout).toContain('nothing rewritten');
+    expect((await stat(join(root, 'spec/SOURCE.json'))).mtimeMs).toBe(before.mtimeMs);
+    expect(await read(root, 'spec/chatdash.yaml')).toBe(await committed('spec/chatdash.yaml'));
+  });
+
+  it('marks a removed field BREAKING, exits 3, and vendors and regenerates', async () => {
+    const root = await scratch();
+    const result = await update(
+      root,
+      await page(root, (t) =>
+        t.replace(/ {8}browser:\n {10}type: string\n {10}description: [^\n]+\n/, ''),
+      ),
+    );
+    expect(result.code).toBe(3);
+    expect(result.stdout).toMatch(/^BREAKING +Conversation\.browser: field removed$/m);
+    expect(await read(root, 'spec/chatdash.yaml')).not.toContain('browser:');
+    expect(await read(root, 'generated/chatdash.ts')).not.toContain('browser?:');
+    const source = JSON.parse(await read(root, 'spec/SOURCE.json')) as Record<string, string>;
+    expect(source['sha256']).not.toBe(
+      'ff0be41039481c790b8dfb2bc2b5f32fd06bc1c58fbb036f54f9293fc0b4abc8',
+    );
+    expect(source['url']).toBe(
+      'https://docs.chat-dash.com/api-reference/conversations/pages/get-conversation',
+    );
+  });
+
+  it('marks a changed type BREAKING', async () => {
+    const root = await scratch();
+    const result = await update(
+      root,
+      await page(root, (t) => t.replace(/(\n {8}cost:\n {10}type: )number/, '$1string')),
+    );
+    expect(result.code).toBe(3);
+    expect(result.stdout).toMatch(
+      /^BREAKING +Conversation\.cost: type changed from number to string$/m,
+    );
+    expect(await read(root, 'generated/chatdash.ts')).toMatch(/cost\?: string;/);
+    expect(await read(root, 'generated/validate-conversation.js')).not.toBe(
+      await committed('generated/validate-conversation.js'),
+    );
+  });
+
+  it('marks an added enum value compatible and exits 0', async () => {
+    const root = await scratch();
+    const result = await update(
+      root,
+      await page(root, (t) => t.replace('- human\n', '- human\n            - closed\n')),
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^compatible +Conversation\.status: enum value "closed" added$/m);
+    expect(result.stdout).not.toContain('BREAKING');
+    expect(await read(root, 'generated/chatdash.ts')).toContain("'closed'");
+  });
+
+  it('marks a new required query parameter BREAKING', async () => {
+    const root = await scratch();
+    const param = [
+      '        - name: region',
+      '          in: query',
+      '          required: true',
+      '          schema:',
+      '            type: string',
+      '',
+    ].join('\n');
+    const result = await update(
+      root,
+      await page(root, (t) => t.replace('      responses:\n', `${param}      responses:\n`)),
+    );
+    expect(result.code).toBe(3);
+    expect(result.stdout).toMatch(
+      /^BREAKING +GET \/agents\/\{agentId\}\/conversations\/\{conversationId\}: new required query parameter "region"$/m,
+    );
+  });
+
+  it('with --check-only prints the report and changes nothing', async () => {
+    const root = await scratch();
+    const result = await update(
+      root,
+      await page(root, (t) => t.replace(/(\n {8}cost:\n {10}type: )number/, '$1string')),
+      '--check-only',
+    );
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain('Conversation.cost: type changed');
+    for (const path of ['spec/chatdash.yaml', 'spec/SOURCE.json', 'generated/chatdash.ts']) {
+      expect(await read(root, path)).toBe(await committed(path));
+    }
+  });
+
+  it.each([
+    [
+      'a page without a yaml fence',
+      (t: string) => t.replace(/````yaml[^\n]*\n/, '````text\n'),
+      'found 0',
+    ],
+    [
+      'a page with two yaml blocks',
+      (t: string) => `${t}\n\`\`\`yaml\nopenapi: 3.0.1\n\`\`\`\n`,
+      'found 2',
+    ],
+    [
+      'YAML that is not OpenAPI 3.x',
+      (t: string) => t.replace('openapi: 3.0.1', 'swagger: "2.0"'),
+      'not an OpenAPI 3.x document',
+    ],
+  ])('refuses %s with a clear message and changes nothing', async (_, edit, message) => {
+    const root = await scratch();
+    const result = await update(root, await page(root, edit));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(await read(root, 'spec/chatdash.yaml')).toBe(await committed('spec/chatdash.yaml'));
+  });
+
+  it('refuses a spec that does not lint and leaves spec/ as it was', async () => {
+    const root = await scratch();
+    const result = await update(
+      root,
+      await page(root, (t) =>
+        t.replace("$ref: '#/components/schemas/Conversation'", "$ref: '#/components/schemas/Gone'"),
+      ),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('not vendored');
+    expect(await read(root, 'spec/chatdash.yaml')).toBe(await committed('spec/chatdash.yaml'));
+    expect(await read(root, 'spec/SOURCE.json')).toBe(await committed('spec/SOURCE.json'));
+  });
+});
+
+describe('npm run spec:update with a URL', () => {
+  it('fetches the page over HTTP and records the URL', async () => {
+    const root = await scratch();
+    const edited = upstreamPage.replace('- human\n', '- human\n            - closed\n');
+    const server = await httpServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/markdown; charset=utf-8' });
+      res.end(edited);
+    });
+    const url = `${server.baseUrl}/api-reference/conversations/pages/get-conversation`;
+    const result = await update(root, url);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('enum value "closed" added');
+    expect(JSON.parse(await read(root, 'spec/SOURCE.json'))).toMatchObject({ url });
+  });
+
+  it.each([
+    ['a 404', (res: ServerResponse) => res.writeHead(404).end('gone'), 'HTTP 404'],
+    [
+      'a body that is not a page',
+      (res: ServerResponse) =>
+        res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from([0x89, 0x50])),
+      'not a docs page',
+    ],
+    ['a server that never answers', () => {}, 'no answer within 300 ms'],
+  ])('refuses %s with a clear message and changes nothing', async (_, respond, message) => {
+    const root = await scratch();
+    const server = await httpServer((_req, res) => respond(res));
+    const result = await update(root, `${server.baseUrl}/page`, '--timeout-ms', '300');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(await read(root, 'spec/chatdash.yaml')).toBe(await committed('spec/chatdash.yaml'));
+  });
+});

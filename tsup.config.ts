@@ -2,13 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', types: 'src/types.ts' },
+  entry: { index: 'src/index.ts', types: 'src/types.ts', testing: 'src/testing.ts', cli: 'src/bin.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  // Declarations for the importable entries only; `cli` is the `chatdash` bin.
+  dts: { entry: { index: 'src/index.ts', types: 'src/types.ts', testing: 'src/testing.ts' } },
   clean: true,
   target: 'node20',
-  // Runtime dependencies stay imports, resolved by the consumer's Node or bundler.
-  external: ['openapi-fetch'],
   async onSuccess() {
     // `chatdash-client/types` is types only. esbuild's ESM output for it is
     // already empty; its CJS output is ~750 bytes of interop helpers that

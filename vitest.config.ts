@@ -28,6 +28,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Needs `npm run build` first (npm test runs it): tests the built package.
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'pipeline',
           include: ['test/pipeline/**/*.test.ts'],
           testTimeout: 60_000,

@@ -164,9 +164,9 @@ export interface components {
         question?: string;
       }[];
       /** @description Custom analysis data being imported in from platforms (just voice agents for now) */
-      customAnalysis?: Record<string, never>;
+      customAnalysis?: Record<string, unknown>;
       /** @description Metadata associated with the conversation (e.g., custom fields from platforms) */
-      metadata?: Record<string, never>;
+      metadata?: Record<string, unknown>;
       /**
        * Format: date-time
        * @description The date and time the conversation was created

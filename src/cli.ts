@@ -1,0 +1,131 @@
+/**
+ * `chatdash`: the client on the command line.
+ *
+ *   chatdash get-conversation <agentId> <conversationId> [--platform-id] [--validate]
+ *            [--base-url URL] [--timeout-ms N] [--max-retries N]
+ *
+ * The key comes only from CHATDASH_API_KEY: a flag would show in `ps` and in
+ * shell history. Stdout carries the conversation as JSON and nothing else.
+ * Exit codes: 0 done, 1 the call failed, 2 usage.
+ */
+import { parseArgs } from 'node:util';
+import { createChatDashClient } from './client.js';
+import { APIError, ChatDashError, ResponseValidationError } from './errors.js';
+
+const USAGE = `Usage: chatdash get-conversation <agentId> <conversationId> [options]
+
+Fetches one conversation and prints it as JSON.
+
+Options:
+  --platform-id        conversationId is the platform's ID (sends ?isPlatformId=true)
+  --validate           check the response against the spec's Conversation schema
+  --base-url URL       API base URL (default: $CHATDASH_BASE_URL, else https://api.chat-dash.com/v1/public)
+  --timeout-ms N       per-attempt timeout in milliseconds (default 30000)
+  --max-retries N      retries after a failed attempt (default 2)
+  -h, --help           show this help
+
+Environment:
+  CHATDASH_API_KEY     the agency API key (required; never passed as a flag)
+  CHATDASH_BASE_URL    API base URL
+
+Exit codes: 0 done, 1 the request failed, 2 usage error.
+`;
+
+class UsageError extends Error {}
+
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  let request;
+  try {
+    request = parseCommand(argv, io.env);
+  } catch (error) {
+    if (!(error instanceof UsageError || error instanceof ChatDashError)) throw error;
+    io.stderr(`chatdash: ${error.message}\nRun \`chatdash --help\` for usage.\n`);
+    return 2;
+  }
+  if (request === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  try {
+    const conversation = await request.client.getConversation(request.params);
+    io.stdout(`${JSON.stringify(conversation, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    io.stderr(describeError(error));
+    return 1;
+  }
+}
+
+function parseCommand(argv: string[], env: Record<string, string | undefined>) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'platform-id': { type: 'boolean' },
+        validate: { type: 'boolean' },
+        'base-url': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        'max-retries': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help' as const;
+  const [command, agentId, conversationId, ...extra] = positionals;
+  if (command === undefined) throw new UsageError('missing command: get-conversation');
+  if (command !== 'get-conversation') throw new UsageError(`unknown command "${command}"`);
+  if (agentId === undefined || conversationId === undefined) {
+    throw new UsageError('get-conversation needs <agentId> and <conversationId>');
+  }
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const apiKey = env['CHATDASH_API_KEY'];
+  if (!apiKey)
+    throw new UsageError('CHATDASH_API_KEY is not set (the key is read only from the environment)');
+
+  const client = createChatDashClient({
+    apiKey,
+    baseUrl: values['base-url'] ?? (env['CHATDASH_BASE_URL'] || undefined),
+    timeoutMs: number(values['timeout-ms'], '--timeout-ms'),
+    maxRetries: number(values['max-retries'], '--max-retries'),
+    validateResponses: values.validate ?? false,
+  });
+  const params = {
+    agentId,
+    conversationId,
+    ...(values['platform-id'] ? { isPlatformId: true } : {}),
+  };
+  return { client, params };
+}
+
+function number(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`${flag} must be a number, got "${value}"`);
+  return n;
+}
+
+/** Class, status, request id and message (never the key: errors never carry it). */
+function describeError(error: unknown): string {
+  if (!(error instanceof ChatDashError)) return `chatdash: unexpected error: ${String(error)}\n`;
+  const lines = [`${error.name}: ${error.message}`];
+  if (error instanceof APIError || error instanceof ResponseValidationError) {
+    lines.push(`  status: ${error.status}`, `  request id: ${error.requestId ?? '(none)'}`);
+  }
+  if (error instanceof ResponseValidationError) {
+    for (const issue of error.issues) lines.push(`  ${issue.path || '(body)'}: ${issue.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

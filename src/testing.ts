@@ -1,0 +1,216 @@
+/**
+ * `chatdash-client/testing`: helpers for services that depend on this client,
+ * so their tests need neither the real API nor Prism.
+ *
+ *   const mock = await startMockChatDash({ conversations: [makeConversation({ _id: 'c1' })] });
+ *   const chatdash = createChatDashClient({ apiKey: 'test', baseUrl: mock.baseUrl });
+ *   mock.failNext(1, { status: 503 });
+ *   ...
+ *   await mock.close();
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Conversation } from './types.js';
+
+/**
+ * A complete `Conversation` with fixed, realistic values that pass the spec's
+ * validator; `overrides` replace fields (typed, so a typo or a wrong type is a
+ * compile error).
+ */
+export function makeConversation(overrides: Partial<Conversation> = {}): Conversation {
+  return {
+    _id: 'conv_0001',
+    agentId: 'agent_0001',
+    platformId: 'platform_conv_0001',
+    leadId: 'lead_0001',
+    campaignId: 'campaign_0001',
+    name: 'Ada Lovelace',
+    read: false,
+    endedAt: '2024-05-01T10:30:00.000Z',
+    browser: 'Firefox',
+    device: 'desktop',
+    os: 'Linux',
+    countryCode: 'GB',
+    ipAddress: '192.0.2.10',
+    record: false,
+    interacted: true,
+    channel: 'web',
+    phone: '+15550100',
+    phoneSecondary: '+15550199',
+    instagramId: 'ig_0001',
+    instagramUsername: 'ada',
+    cost: 0.12,
+    duration: 4.5,
+    url: 'https://example.com/recordings/conv_0001.mp3',
+    endedReason: 'customer-ended-call',
+    noAnswer: false,
+    status: 'ai',
+    liveAgentName: 'Grace Hopper',
+    liveAgentId: 'live_0001',
+    isLive: false,
+    note: 'Asked about invoices.',
+    topic: 'billing',
+    subtopic: 'invoices',
+    summary: 'The customer asked where to find last month’s invoice.',
+    evaluation: { isSuccess: true, reason: 'The question was answered.' },
+    mistunderstoodQueries: [{ question: 'Can I pay in instalments?' }],
+    customAnalysis: { sentiment: 'positive' },
+    metadata: { crmId: 'crm_0001' },
+    createdAt: '2024-05-01T10:00:00.000Z',
+    updatedAt: '2024-05-01T10:31:00.000Z',
+    ...overrides,
+  };
+}
+
+/** What the next failing calls do instead of answering. */
+export type MockFailure =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { delayMs: number }
+  | { reset: true };
+
+export interface MockRequest {
+  method: string;
+  /** The path as received, still percent-encoded. */
+  path: string;
+  agentId: string | undefined;
+  conversationId: string | undefined;
+  /** `true`/`false` when the query carried it, else `undefined`. */
+  isPlatformId: boolean | undefined;
+  /** Whether an `Authorization` header came (its value is not kept). */
+  authorized: boolean;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface MockChatDashOptions {
+  /** Served by agentId and `_id` (or `platformId` with `?isPlatformId=true`). */
+  conversations?: Conversation[];
+  /** When set, only this key is accepted (401 otherwise); by default any non-empty key is. */
+  apiKey?: string;
+}
+
+export interface MockChatDash {
+  /** e.g. `http://127.0.0.1:53121`: pass it as the client's `baseUrl`. */
+  baseUrl: string;
+  /** Every request received, in order. */
+  requests: MockRequest[];
+  /** Adds or replaces a conversation (matched by agentId and `_id`). */
+  set(conversation: Conversation): void;
+  /** Makes the next `count` requests fail as `failure` says, then answer normally again. */
+  failNext(count: number, failure: MockFailure): void;
+  close(): Promise<void>;
+}
+
+const PATH = /^\/agents\/([^/?]+)\/conversations\/([^/?]+)$/;
+
+/** Starts an in-process ChatDash stand-in on 127.0.0.1 (a free port). */
+export async function startMockChatDash(options: MockChatDashOptions = {}): Promise<MockChatDash> {
+  const conversations = [...(options.conversations ?? [])];
+  const requests: MockRequest[] = [];
+  const failures: MockFailure[] = [];
+  const sockets = new Set<Socket>();
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://mock');
+    const match = PATH.exec(url.pathname);
+    const decode = (s: string | undefined) => (s === undefined ? undefined : safeDecode(s));
+    const query = url.searchParams.get('isPlatformId');
+    const authorization = req.headers.authorization;
+    const { authorization: _dropped, ...headers } = req.headers;
+    requests.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      agentId: decode(match?.[1]),
+      conversationId: decode(match?.[2]),
+      isPlatformId: query === null ? undefined : query === 'true',
+      authorized: authorization !== undefined,
+      headers,
+    });
+    const failure = failures.shift();
+    if (failure && 'reset' in failure) return void req.socket.resetAndDestroy();
+    if (failure && 'delayMs' in failure) {
+      const timer = setTimeout(() => answer(req, res, match, query), failure.delayMs);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
+    if (failure)
+      return send(
+        res,
+        failure.status,
+        failure.body ?? { error: 'Injected failure' },
+        failure.headers,
+      );
+    answer(req, res, match, query);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    match: RegExpExecArray | null,
+    query: string | null,
+  ) {
+    const key = req.headers.authorization;
+    if (!key || (options.apiKey !== undefined && key !== options.apiKey)) {
+      return send(res, 401, { error: 'Unauthorized' });
+    }
+    if (req.method !== 'GET' || !match) return send(res, 404, { error: 'Not Found' });
+    const agentId = safeDecode(match[1] ?? '');
+    const id = safeDecode(match[2] ?? '');
+    const byPlatform = query === 'true';
+    const found = conversations.find(
+      (c) => c.agentId === agentId && (byPlatform ? c.platformId : c._id) === id,
+    );
+    if (!found) return send(res, 404, { error: 'Conversation not found' });
+    send(res, 200, found);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    set(conversation) {
+      const at = conversations.findIndex(
+        (c) => c.agentId === conversation.agentId && c._id === conversation._id,
+      );
+      if (at === -1) conversations.push(conversation);
+      else conversations[at] = conversation;
+    },
+    failNext(count, failure) {
+      for (let i = 0; i < count; i++) failures.push(failure);
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-request-id': `mock_${Math.random().toString(36).slice(2, 10)}`,
+    ...headers,
+  });
+  res.end(text);
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

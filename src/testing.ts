@@ -115,7 +115,9 @@ export async function startMockChatDash(options: MockChatDashOptions = {}): Prom
     const decode = (s: string | undefined) => (s === undefined ? undefined : safeDecode(s));
     const query = url.searchParams.get('isPlatformId');
     const authorization = req.headers.authorization;
-    const { authorization: _dropped, ...headers } = req.headers;
+    // The key itself is not kept, so a logged request list cannot leak it.
+    const headers = { ...req.headers };
+    delete headers.authorization;
     requests.push({
       method: req.method ?? '',
       path: url.pathname,

@@ -2,7 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', types: 'src/types.ts', testing: 'src/testing.ts', cli: 'src/bin.ts' },
+  entry: {
+    index: 'src/index.ts',
+    types: 'src/types.ts',
+    testing: 'src/testing.ts',
+    cli: 'src/bin.ts',
+  },
   format: ['esm', 'cjs'],
   // Declarations for the importable entries only; `cli` is the `chatdash` bin.
   dts: { entry: { index: 'src/index.ts', types: 'src/types.ts', testing: 'src/testing.ts' } },

@@ -2,21 +2,21 @@
  * The facade: one endpoint over openapi-fetch, with auth, typed errors,
  * retries, per-attempt timeouts, cancellation and safe path encoding.
  */
-import createClient, { type Client } from 'openapi-fetch';
+import * as openapiFetch from 'openapi-fetch';
+import type { Client } from 'openapi-fetch';
 import type { paths } from '../generated/chatdash.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
   APIError,
-  ChatDashError,
   ResponseValidationError,
   type ValidationIssue,
 } from './errors.js';
 import { abortError, isRetryable, retryDelayMs, sleep } from './retry.js';
 import type { Conversation } from './types.js';
+import { checkParams, checkRequestOptions, resolveOptions } from './options.js';
 import { VERSION } from './version.js';
 
-export const DEFAULT_BASE_URL = 'https://api.chat-dash.com/v1/public';
 const ENDPOINT = '/agents/{agentId}/conversations/{conversationId}';
 const BODY_TEXT_LIMIT = 1_000;
 
@@ -100,25 +100,17 @@ export interface ChatDashClient {
 }
 
 /** The subset of `fetch` the client calls: always `fetch(url, init)`. */
+// Note: in our CommonJS build, esbuild's Node-style interop makes `default` the
+// whole CJS exports object of openapi-fetch, whose own `default` is the function.
+const createClient = ((openapiFetch.default as { default?: unknown }).default ??
+  openapiFetch.default) as typeof openapiFetch.default;
+
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Creates a client. Throws `ChatDashError` at once for invalid options. */
 export function createChatDashClient(options: ChatDashClientOptions = {}): ChatDashClient {
   return new ChatDashClientImpl(options);
 }
-
-const CLIENT_OPTIONS = new Set<string>([
-  'apiKey',
-  'baseUrl',
-  'timeoutMs',
-  'maxRetries',
-  'fetch',
-  'headers',
-  'validateResponses',
-  'dangerouslyAllowBrowser',
-]);
-const PARAMS = new Set<string>(['agentId', 'conversationId', 'isPlatformId']);
-const REQUEST_OPTIONS = new Set<string>(['signal', 'timeoutMs', 'maxRetries']);
 
 class ChatDashClientImpl implements ChatDashClient {
   readonly baseUrl: string;
@@ -132,45 +124,17 @@ class ChatDashClientImpl implements ChatDashClient {
   readonly #validate: boolean;
 
   constructor(options: ChatDashClientOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new ChatDashError('createChatDashClient(options): options must be an object');
-    }
-    rejectUnknown(options, CLIENT_OPTIONS, 'createChatDashClient(options)');
-    const {
-      apiKey = readEnv('CHATDASH_API_KEY'),
-      baseUrl = readEnv('CHATDASH_BASE_URL') ?? DEFAULT_BASE_URL,
-      timeoutMs = 30_000,
-      maxRetries = 2,
-      fetch = globalThis.fetch,
-      headers = {},
-      validateResponses = false,
-      dangerouslyAllowBrowser = false,
-    } = options;
-
-    if (isBrowserLike() && dangerouslyAllowBrowser !== true) {
-      throw new ChatDashError(
-        'createChatDashClient: refusing to run in a browser-like runtime, where the agency API key ' +
-          'would be exposed to anyone who opens the page. Call ChatDash from your server, or pass ' +
-          '`dangerouslyAllowBrowser: true` if you understand the risk.',
-      );
-    }
-    this.#apiKey = checkApiKey(apiKey);
-    this.baseUrl = checkBaseUrl(baseUrl);
-    this.timeoutMs = checkTimeout(timeoutMs, 'timeoutMs');
-    this.maxRetries = checkRetries(maxRetries, 'maxRetries');
-    if (typeof fetch !== 'function') {
-      throw new ChatDashError(
-        'createChatDashClient: `fetch` must be a function (no global fetch found)',
-      );
-    }
-    if (typeof validateResponses !== 'boolean') {
-      throw new ChatDashError('createChatDashClient: `validateResponses` must be a boolean');
-    }
+    const { apiKey, baseUrl, timeoutMs, maxRetries, fetch, headers, validate } =
+      resolveOptions(options);
+    this.#apiKey = apiKey;
+    this.baseUrl = baseUrl;
+    this.timeoutMs = timeoutMs;
+    this.maxRetries = maxRetries;
     this.#fetch = fetch;
-    this.#validate = validateResponses;
+    this.#validate = validate;
     this.#api = createClient<paths>({
-      baseUrl: this.baseUrl,
-      headers: { Accept: 'application/json', 'User-Agent': USER_AGENT, ...checkHeaders(headers) },
+      baseUrl,
+      headers: { Accept: 'application/json', 'User-Agent': USER_AGENT, ...headers },
       // The key must never reach another origin: a 3xx is an APIError, not followed.
       redirect: 'manual',
       // openapi-fetch builds a Request and hands it to fetch, which re-parses it.
@@ -355,219 +319,6 @@ class PreparedRequest {
 const USER_AGENT = `chatdash-client/${VERSION}${
   typeof process === 'object' && process.versions?.node ? ` node/${process.versions.node}` : ''
 }`;
-
-function readEnv(name: string): string | undefined {
-  const value = typeof process === 'object' ? process.env?.[name] : undefined;
-  return value === '' ? undefined : value;
-}
-
-function isBrowserLike(): boolean {
-  return (
-    typeof (globalThis as { window?: unknown }).window !== 'undefined' &&
-    typeof (globalThis as { document?: unknown }).document !== 'undefined'
-  );
-}
-
-function rejectUnknown(object: object, known: Set<string>, where: string): void {
-  for (const key of Object.keys(object)) {
-    if (!known.has(key)) {
-      throw new ChatDashError(
-        `${where}: unknown option \`${key}\` (known: ${[...known].join(', ')})`,
-      );
-    }
-  }
-}
-
-// Header values: visible ASCII with inner spaces; no control characters and no
-// surrounding whitespace. Checked here because Node's fetch quotes an invalid
-// value in its error message, and that value would be the key.
-const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-function checkApiKey(apiKey: unknown): string {
-  if (apiKey === undefined || apiKey === null || apiKey === '') {
-    throw new ChatDashError(
-      'createChatDashClient: no API key. Set the CHATDASH_API_KEY environment variable or pass `apiKey`.',
-    );
-  }
-  if (typeof apiKey !== 'string') {
-    throw new ChatDashError(
-      `createChatDashClient: \`apiKey\` must be a string, got ${typeof apiKey}`,
-    );
-  }
-  if (!HEADER_VALUE.test(apiKey)) {
-    // Never echo the value: it is a secret, and a malformed one is usually a real key plus junk.
-    throw new ChatDashError(
-      'createChatDashClient: `apiKey` (or CHATDASH_API_KEY) is not a valid HTTP header value: it has ' +
-        'leading or trailing whitespace, a control character (CR, LF, NUL, ...) or a non-ASCII character',
-    );
-  }
-  return apiKey;
-}
-
-function checkBaseUrl(baseUrl: unknown): string {
-  if (typeof baseUrl !== 'string' || baseUrl === '') {
-    throw new ChatDashError(
-      'createChatDashClient: `baseUrl` (or CHATDASH_BASE_URL) must be a non-empty string',
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new ChatDashError(
-      `createChatDashClient: \`baseUrl\` must be an absolute URL, got ${JSON.stringify(baseUrl)}`,
-    );
-  }
-  const where = `createChatDashClient: \`baseUrl\` ${JSON.stringify(baseUrl)}`;
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ChatDashError(`${where} must use https: (got ${url.protocol})`);
-  }
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    throw new ChatDashError(
-      `${where} must use https:; plain http: is allowed only for localhost, 127.0.0.0/8 and [::1]`,
-    );
-  }
-  if (url.username || url.password) {
-    throw new ChatDashError('createChatDashClient: `baseUrl` must not contain credentials');
-  }
-  if (url.search || url.hash) {
-    throw new ChatDashError(`${where} must not have a query or fragment`);
-  }
-  return url.href.replace(/\/+$/, '');
-}
-
-function isLoopback(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  );
-}
-
-function checkHeaders(headers: unknown): Record<string, string> {
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw new ChatDashError(
-      'createChatDashClient: `headers` must be an object of header names to strings',
-    );
-  }
-  const checked: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name)) {
-      throw new ChatDashError(
-        `createChatDashClient: \`headers\` has an invalid header name ${JSON.stringify(name)}`,
-      );
-    }
-    if (typeof value !== 'string' || (value !== '' && !HEADER_VALUE.test(value))) {
-      throw new ChatDashError(
-        `createChatDashClient: \`headers.${name}\` is not a valid header value`,
-      );
-    }
-    // The key always goes out as Authorization: an extra header cannot replace it.
-    if (name.toLowerCase() !== 'authorization') checked[name] = value;
-  }
-  return checked;
-}
-
-function checkTimeout(value: unknown, name: string): number {
-  // setTimeout treats anything above 2^31-1 ms as 1 ms.
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 2_147_483_647) {
-    throw new ChatDashError(
-      `\`${name}\` must be a positive number of milliseconds, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-function checkRetries(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ChatDashError(`\`${name}\` must be a whole number >= 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function checkParams(params: unknown): Required<
-  Pick<GetConversationParams, 'agentId' | 'conversationId'>
-> & {
-  isPlatformId: boolean | undefined;
-} {
-  if (typeof params !== 'object' || params === null) {
-    throw new ChatDashError(
-      'getConversation(params): params must be an object with agentId and conversationId',
-    );
-  }
-  rejectUnknown(params, PARAMS, 'getConversation(params)');
-  const { agentId, conversationId, isPlatformId } = params as Record<string, unknown>;
-  const ids = {
-    agentId: checkId(agentId, 'agentId'),
-    conversationId: checkId(conversationId, 'conversationId'),
-  };
-  if (isPlatformId !== undefined && typeof isPlatformId !== 'boolean') {
-    throw new ChatDashError(
-      `getConversation: \`isPlatformId\` must be a boolean or absent, got ${typeof isPlatformId}`,
-    );
-  }
-  return { ...ids, isPlatformId };
-}
-
-function checkId(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new ChatDashError(
-      `getConversation: \`${name}\` must be a non-empty string, got ${describeValue(value)}`,
-    );
-  }
-  // The URL parser resolves `.` and `..` as path segments even when they stand
-  // alone between slashes: `agentId: '..'` would call /conversations/{id}.
-  if (value === '.' || value === '..') {
-    throw new ChatDashError(
-      `getConversation: \`${name}\` must not be "${value}" (it would change the request path)`,
-    );
-  }
-  if (!value.isWellFormed()) {
-    throw new ChatDashError(
-      `getConversation: \`${name}\` contains a lone surrogate and cannot be URL-encoded`,
-    );
-  }
-  return value;
-}
-
-function describeValue(value: unknown): string {
-  return value === '' ? 'an empty string' : value === null ? 'null' : typeof value;
-}
-
-function checkRequestOptions(
-  options: unknown,
-  client: ChatDashClient,
-): { signal: AbortSignal | undefined; timeoutMs: number; maxRetries: number } {
-  if (typeof options !== 'object' || options === null) {
-    throw new ChatDashError('getConversation(params, options): options must be an object');
-  }
-  rejectUnknown(options, REQUEST_OPTIONS, 'getConversation(params, options)');
-  const {
-    signal,
-    timeoutMs = client.timeoutMs,
-    maxRetries = client.maxRetries,
-  } = options as RequestOptions;
-  if (signal !== undefined && !isAbortSignal(signal)) {
-    throw new ChatDashError('getConversation: `signal` must be an AbortSignal');
-  }
-  return {
-    signal,
-    timeoutMs: checkTimeout(timeoutMs, 'timeoutMs'),
-    maxRetries: checkRetries(maxRetries, 'maxRetries'),
-  };
-}
-
-// Duck-typed: a signal from another realm or polyfill is not `instanceof AbortSignal`.
-function isAbortSignal(value: unknown): value is AbortSignal {
-  const v = value as AbortSignal | null;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.aborted === 'boolean' &&
-    typeof v.addEventListener === 'function'
-  );
-}
 
 function truncate(body: unknown): unknown {
   return typeof body === 'string' && body.length > BODY_TEXT_LIMIT

@@ -1,4 +1,5 @@
-export { createChatDashClient, DEFAULT_BASE_URL } from './client.js';
+export { createChatDashClient } from './client.js';
+export { DEFAULT_BASE_URL } from './options.js';
 export type {
   ChatDashClient,
   ChatDashClientOptions,

@@ -134,10 +134,10 @@ describe('createChatDashClient options', () => {
 
   it('rejects an extra header with an invalid name or value', () => {
     expect(creationError({ apiKey: KEY, headers: { 'Bad Name': 'x' } }).message).toContain(
-      'header name',
+      'headers["Bad Name"]',
     );
     expect(creationError({ apiKey: KEY, headers: { 'X-A': 'a\r\nb' } }).message).toContain(
-      'headers.X-A',
+      'headers["X-A"]',
     );
   });
 

@@ -1,0 +1,95 @@
+/**
+ * `npm run size`: what a consumer's bundle pays for chatdash-client, measured
+ * by bundling a one-call ESM program against dist/ with esbuild (minified,
+ * code-split, gzip level 9). The validator is a lazy chunk, loaded only with
+ * `validateResponses: true`, so it is reported separately.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ENTRY_LIMIT_BYTES = 4 * 1024;
+
+/** Regression cap for the whole one-call bundle, openapi-fetch (~2.6 KB of it) included. */
+export const TOTAL_LIMIT_BYTES = 7 * 1024;
+
+export interface SizeReport {
+  /** This package's own code that a one-call program loads (dependencies left external). */
+  ownGzip: number;
+  /** The one-call program and everything it loads statically, openapi-fetch included. */
+  entryGzip: number;
+  /** What `validateResponses: true` adds on first use (the generated validator and ajv-formats). */
+  validatorGzip: number;
+}
+
+export async function measure(): Promise<SizeReport> {
+  const own = await bundle(true);
+  const all = await bundle(false);
+  return { ownGzip: own.entryGzip, entryGzip: all.entryGzip, validatorGzip: all.validatorGzip };
+}
+
+async function bundle(
+  dependenciesExternal: boolean,
+): Promise<{ entryGzip: number; validatorGzip: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'chatdash-size-'));
+  try {
+    const entry = join(dir, 'one-call.mjs');
+    await writeFile(
+      entry,
+      `import { createChatDashClient } from ${JSON.stringify(join(repo, 'dist/index.js'))};\n` +
+        `const chatdash = createChatDashClient({ apiKey: process.env.CHATDASH_API_KEY });\n` +
+        `console.log(await chatdash.getConversation({ agentId: 'agent_1', conversationId: 'conv_1' }));\n`,
+    );
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      minify: true,
+      outdir: join(dir, 'out'),
+      metafile: true,
+      logLevel: 'silent',
+      ...(dependenciesExternal ? { external: ['openapi-fetch', 'ajv-formats'] } : {}),
+    });
+    // The program's own output plus the chunks it imports statically is what
+    // every consumer loads; the rest is split off behind the validator's import().
+    const outputs = result.metafile.outputs;
+    const [main] =
+      Object.entries(outputs).find(([, o]) => o.entryPoint?.endsWith('one-call.mjs')) ?? [];
+    if (!main) throw new Error('size: esbuild produced no output for the entry');
+    const eager = new Set([main]);
+    for (const file of eager) {
+      for (const i of outputs[file]?.imports ?? [])
+        if (i.kind === 'import-statement') eager.add(i.path);
+    }
+    let entryGzip = 0;
+    let validatorGzip = 0;
+    for (const file of Object.keys(outputs)) {
+      const gzip = gzipSync(await readFile(resolve(file)), { level: 9 }).length;
+      if (eager.has(file)) entryGzip += gzip;
+      else validatorGzip += gzip;
+    }
+    return { entryGzip, validatorGzip };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { ownGzip, entryGzip, validatorGzip } = await measure();
+  const kb = (n: number) => `${(n / 1024).toFixed(2)} KB`;
+  console.log(
+    [
+      `chatdash-client's own code in a one-call ESM program: ${kb(ownGzip)} gzipped (limit ${kb(ENTRY_LIMIT_BYTES)})`,
+      `the whole one-call bundle, openapi-fetch included:   ${kb(entryGzip)} gzipped (cap ${kb(TOTAL_LIMIT_BYTES)})`,
+      `validateResponses: true adds, on first use:          ${kb(validatorGzip)} gzipped (total ${kb(entryGzip + validatorGzip)})`,
+    ].join('\n'),
+  );
+  process.exitCode = ownGzip <= ENTRY_LIMIT_BYTES && entryGzip <= TOTAL_LIMIT_BYTES ? 0 : 1;
+}

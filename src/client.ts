@@ -49,7 +49,7 @@ export interface ChatDashClientOptions {
   fetch?: FetchLike | undefined;
   /**
    * Extra headers sent on every request. They cannot replace `Authorization`.
-   * @default {}
+   * @default no extra headers
    */
   headers?: Record<string, string> | undefined;
   /**

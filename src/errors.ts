@@ -71,7 +71,7 @@ export class UnprocessableEntityError extends APIError {
 export class RateLimitError extends APIError {
   override name = 'RateLimitError' as const;
 }
-/** Any status >= 500 (retried). */
+/** Any status from 500 up (retried). */
 export class InternalServerError extends APIError {
   override name = 'InternalServerError' as const;
 }

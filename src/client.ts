@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { abortError, isRetryable, retryDelayMs, sleep } from './retry.js';
 import type { Conversation } from './types.js';
+import type { validateConversation as ValidateConversation } from './validate.js';
 import { checkParams, checkRequestOptions, resolveOptions } from './options.js';
 import { VERSION } from './version.js';
 
@@ -105,6 +106,9 @@ export interface ChatDashClient {
 const createClient = ((openapiFetch.default as { default?: unknown }).default ??
   openapiFetch.default) as typeof openapiFetch.default;
 
+// Loaded on first use by a validating client, then reused (a fresh import() per call costs ~20 % CPU).
+let validator: Promise<{ validateConversation: typeof ValidateConversation }> | undefined;
+
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Creates a client. Throws `ChatDashError` at once for invalid options. */
@@ -119,6 +123,7 @@ class ChatDashClientImpl implements ChatDashClient {
   // Private fields: util.inspect and JSON.stringify cannot show them (openai-node's
   // public `apiKey` field shows up in every logged client).
   readonly #apiKey: string;
+  readonly #headers: Record<string, string>;
   readonly #fetch: FetchLike;
   readonly #api: Client<paths>;
   readonly #validate: boolean;
@@ -127,6 +132,14 @@ class ChatDashClientImpl implements ChatDashClient {
     const { apiKey, baseUrl, timeoutMs, maxRetries, fetch, headers, validate } =
       resolveOptions(options);
     this.#apiKey = apiKey;
+    // One plain object for every request: Node's fetch validates it once per call,
+    // where openapi-fetch's header merging builds and validates a Headers object first.
+    this.#headers = {
+      Accept: 'application/json',
+      'User-Agent': USER_AGENT,
+      ...headers,
+      Authorization: apiKey,
+    };
     this.baseUrl = baseUrl;
     this.timeoutMs = timeoutMs;
     this.maxRetries = maxRetries;
@@ -134,37 +147,49 @@ class ChatDashClientImpl implements ChatDashClient {
     this.#validate = validate;
     this.#api = createClient<paths>({
       baseUrl,
-      headers: { Accept: 'application/json', 'User-Agent': USER_AGENT, ...headers },
       // The key must never reach another origin: a 3xx is an APIError, not followed.
       redirect: 'manual',
       // openapi-fetch builds a Request and hands it to fetch, which re-parses it.
       // A plain holder of (url, init) skips that work; `fetch` is then called as fetch(url, init).
       Request: PreparedRequest as unknown as typeof Request,
+      // Built once here instead of on every call.
+      querySerializer: openapiFetch.createQuerySerializer(),
     });
   }
 
-  async getConversation(
-    params: GetConversationParams,
-    options?: RequestOptions,
-  ): Promise<Conversation> {
-    return (await this.getConversationWithResponse(params, options)).data;
+  getConversation(params: GetConversationParams, options?: RequestOptions): Promise<Conversation> {
+    return this.#request(params, options, false).then((result) => result.data);
   }
 
-  async getConversationWithResponse(params: GetConversationParams, options: RequestOptions = {}) {
+  getConversationWithResponse(
+    params: GetConversationParams,
+    options?: RequestOptions,
+  ): Promise<Settled> {
+    return this.#request(params, options, true);
+  }
+
+  async #request(
+    params: GetConversationParams,
+    options: RequestOptions = {},
+    withResponse: boolean,
+  ): Promise<Settled> {
     const { agentId, conversationId, isPlatformId } = checkParams(params);
     const { signal, timeoutMs, maxRetries } = checkRequestOptions(options, this);
     let target = `GET ${ENDPOINT}`;
     const fetch = this.#fetch;
+    const headers = this.#headers;
     // Note: a per-call transport records the URL openapi-fetch built, for messages.
     const transport = (request: PreparedRequest) => {
       target = `GET ${request.url.slice(this.baseUrl.length)}`;
+      request.init.headers = headers;
       return fetch(request.url, request.init);
     };
+    // Path and query go through openapi-fetch; the `Authorization` header
+    // parameter is in `headers`, added by the transport.
     const requestParams = {
       path: { agentId, conversationId },
       ...(isPlatformId === undefined ? {} : { query: { isPlatformId } }),
-      header: { Authorization: this.#apiKey },
-    };
+    } as { path: { agentId: string; conversationId: string }; header: { Authorization: string } };
     const send = (attemptSignal: AbortSignal) =>
       this.#api.GET(ENDPOINT, {
         params: requestParams,
@@ -177,7 +202,7 @@ class ChatDashClientImpl implements ChatDashClient {
     for (let attempt = 0; ; attempt++) {
       try {
         if (signal?.aborted) throw abortError(target, signal);
-        return await this.#attempt(send, signal, timeoutMs, () => target);
+        return await this.#attempt(send, signal, timeoutMs, () => target, withResponse);
       } catch (error) {
         if (attempt >= maxRetries || !isRetryable(error)) throw error;
         await sleep(
@@ -194,6 +219,7 @@ class ChatDashClientImpl implements ChatDashClient {
     signal: AbortSignal | undefined,
     timeoutMs: number,
     target: () => string,
+    withResponse: boolean,
   ): Promise<Settled> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
@@ -222,11 +248,15 @@ class ChatDashClientImpl implements ChatDashClient {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    return this.#settle(result, target());
+    return this.#settle(result, target(), withResponse);
   }
 
   /** The one place where openapi-fetch's `{ data, error, response }` becomes a value or a throw. */
-  async #settle({ data, error, response }: FetchResult, target: string): Promise<Settled> {
+  #settle(
+    { data, error, response }: FetchResult,
+    target: string,
+    withResponse: boolean,
+  ): Settled | Promise<Settled> {
     const { status } = response;
     if (!response.ok) {
       const [body, headers] = this.#redact(truncate(error), response.headers);
@@ -249,15 +279,18 @@ class ChatDashClientImpl implements ChatDashClient {
         target,
       );
     }
-    if (this.#validate) {
-      const issues = (await import('./validate.js')).validateConversation(body);
-      if (issues.length > 0) throw this.#invalid(issues, body, response, target);
-    }
-    return {
+    const settled = {
       data: body as Conversation,
       response,
-      requestId: response.headers.get('x-request-id') ?? undefined,
+      // Only getConversationWithResponse shows it: skip the header lookup otherwise.
+      requestId: withResponse ? (response.headers.get('x-request-id') ?? undefined) : undefined,
     };
+    if (!this.#validate) return settled;
+    return (validator ??= import('./validate.js')).then(({ validateConversation }) => {
+      const issues = validateConversation(body);
+      if (issues.length > 0) throw this.#invalid(issues, body, response, target);
+      return settled;
+    });
   }
 
   #invalid(issues: ValidationIssue[], body: unknown, response: Response, target: string) {

@@ -30,11 +30,7 @@ const fail = (message: string): never => {
 export function resolveOptions(options: ChatDashClientOptions): Resolved {
   const where = 'createChatDashClient';
   if (!isObject(options)) fail(`${where}: options must be an object`);
-  known(
-    options,
-    'apiKey baseUrl timeoutMs maxRetries fetch headers validateResponses dangerouslyAllowBrowser',
-    where,
-  );
+  known(options, CLIENT_OPTIONS, where);
   const {
     apiKey = env('CHATDASH_API_KEY'),
     baseUrl = env('CHATDASH_BASE_URL') ?? DEFAULT_BASE_URL,
@@ -74,7 +70,7 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
 export function checkParams(params: GetConversationParams): GetConversationParams {
   if (!isObject(params))
     fail('getConversation: params must be an object with agentId and conversationId');
-  known(params, 'agentId conversationId isPlatformId', 'getConversation');
+  known(params, PARAMS, 'getConversation');
   const { agentId, conversationId, isPlatformId } = params;
   if (isPlatformId !== undefined && typeof isPlatformId !== 'boolean') {
     fail('getConversation: isPlatformId must be a boolean or absent');
@@ -91,7 +87,7 @@ export function checkRequestOptions(
   defaults: { timeoutMs: number; maxRetries: number },
 ) {
   if (!isObject(options)) fail('getConversation: options must be an object');
-  known(options, 'signal timeoutMs maxRetries', 'getConversation');
+  known(options, REQUEST_OPTIONS, 'getConversation');
   const { signal, timeoutMs = defaults.timeoutMs, maxRetries = defaults.maxRetries } = options;
   // Duck-typed: a signal from another realm or a polyfill is not `instanceof AbortSignal`.
   if (
@@ -170,10 +166,23 @@ function checkRetries(value: unknown): number {
 }
 
 /** Rejects unknown names, so a typo (`timeout`) does not silently do nothing. */
-function known(object: object, names: string, where: string): void {
+function known(object: object, names: readonly string[], where: string): void {
   for (const key of Object.keys(object))
-    if (!names.split(' ').includes(key)) fail(`${where}: unknown option \`${key}\``);
+    if (!names.includes(key)) fail(`${where}: unknown option \`${key}\``);
 }
+
+const CLIENT_OPTIONS = [
+  'apiKey',
+  'baseUrl',
+  'timeoutMs',
+  'maxRetries',
+  'fetch',
+  'headers',
+  'validateResponses',
+  'dangerouslyAllowBrowser',
+];
+const PARAMS = ['agentId', 'conversationId', 'isPlatformId'];
+const REQUEST_OPTIONS = ['signal', 'timeoutMs', 'maxRetries'];
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: the client's cost per request against raw fetch, undici and
+ * bare openapi-fetch, on a local keep-alive server in another process.
+ *
+ * Interleaved rounds: each round runs every client once, in a shuffled order;
+ * each run measures sequential latency (p50, p99), then requests/s and client
+ * CPU microseconds per request with 32 in flight. Every figure is also given as
+ * the median over rounds of the per-round ratio against raw fetch, which is
+ * what to read on a noisy machine. Writes bench/results.json.
+ */
+import { fork } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import createClient from 'openapi-fetch';
+import { request as undiciRequest } from 'undici';
+import type { paths } from '../generated/chatdash.js';
+import { createChatDashClient } from '../src/index.js';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
+const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 400);
+const CONCURRENT = Number(process.env['BENCH_CONCURRENT'] ?? 4_000);
+const IN_FLIGHT = 32;
+const KEY = 'bench-key';
+
+type Call = () => Promise<unknown>;
+
+const server = fork(join(import.meta.dirname, 'server.mjs'), [], {
+  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+});
+const [baseUrl, bodyBytes] = await new Promise<[string, string]>((resolve) =>
+  server.stdout!.once('data', (chunk: Buffer) =>
+    resolve(chunk.toString().trim().split(' ') as [string, string]),
+  ),
+);
+const url = `${baseUrl}/agents/agent_1/conversations/conv_1`;
+const headers = { Authorization: KEY, Accept: 'application/json' };
+
+const bare = createClient<paths>({ baseUrl });
+const plain = createChatDashClient({ apiKey: KEY, baseUrl });
+const validating = createChatDashClient({ apiKey: KEY, baseUrl, validateResponses: true });
+const params = { agentId: 'agent_1', conversationId: 'conv_1' };
+
+const clients: Record<string, Call> = {
+  'raw fetch': async () => (await fetch(url, { headers })).json(),
+  'undici.request': async () => (await undiciRequest(url, { headers })).body.json(),
+  'openapi-fetch (bare)': async () => {
+    const { data } = await bare.GET('/agents/{agentId}/conversations/{conversationId}', {
+      params: { path: params, header: { Authorization: KEY } },
+    });
+    return data;
+  },
+  'chatdash-client': () => plain.getConversation(params),
+  'chatdash-client + validateResponses': () => validating.getConversation(params),
+};
+const names = Object.keys(clients);
+
+interface Run {
+  p50: number;
+  p99: number;
+  rps: number;
+  cpuUs: number;
+}
+
+async function measure(call: Call): Promise<Run> {
+  const latencies: number[] = [];
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const start = performance.now();
+    await call();
+    latencies.push(performance.now() - start);
+  }
+  latencies.sort((a, b) => a - b);
+  let next = 0;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next++ < CONCURRENT) await call();
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  return {
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    rps: CONCURRENT / seconds,
+    cpuUs: (used.user + used.system) / CONCURRENT,
+  };
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+const median = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+// Warm-up: JIT, connection pools, the lazily loaded validator.
+for (const name of names) for (let i = 0; i < 300; i++) await clients[name]!();
+
+const runs: Record<string, Run[]> = Object.fromEntries(names.map((n) => [n, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = [...names].sort(() => Math.random() - 0.5);
+  for (const name of order) runs[name]!.push(await measure(clients[name]!));
+  process.stderr.write(`bench: round ${round + 1}/${ROUNDS} done\n`);
+}
+server.kill('SIGTERM');
+
+const metrics = ['p50', 'p99', 'rps', 'cpuUs'] as const;
+const results = names.map((name) => {
+  const row: Record<string, number | string> = { client: name };
+  for (const m of metrics) {
+    row[m] = median(runs[name]!.map((r) => r[m]));
+    row[`${m}Ratio`] = median(runs[name]!.map((r, i) => r[m] / runs['raw fetch']![i]![m]));
+  }
+  return row;
+});
+
+const fmt = (n: number, d = 2) => n.toFixed(d);
+console.log(
+  `\n${ROUNDS} rounds; ${SEQUENTIAL} sequential + ${CONCURRENT} at ${IN_FLIGHT} in flight per client per round; ` +
+    `body ${bodyBytes} bytes; ratios are medians of per-round ratios vs raw fetch\n`,
+);
+console.log('| client | p50 ms | p99 ms | req/s | CPU µs/req | p50 x | p99 x | req/s x | CPU x |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  const n = (k: string) => r[k] as number;
+  console.log(
+    `| ${r['client']} | ${fmt(n('p50'), 3)} | ${fmt(n('p99'), 3)} | ${fmt(n('rps'), 0)} | ${fmt(n('cpuUs'), 1)} | ` +
+      `${fmt(n('p50Ratio'))} | ${fmt(n('p99Ratio'))} | ${fmt(n('rpsRatio'))} | ${fmt(n('cpuUsRatio'))} |`,
+  );
+}
+const machine = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  cores: availableParallelism(),
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+};
+await writeFile(
+  join(import.meta.dirname, 'results.json'),
+  `${JSON.stringify({ machine, rounds: ROUNDS, sequential: SEQUENTIAL, concurrent: CONCURRENT, inFlight: IN_FLIGHT, results, runs }, null, 2)}\n`,
+);
+console.log(
+  `\n${machine.date} · Node ${machine.node} · ${machine.cpu} · ${machine.cores} cores · wrote bench/results.json`,
+);

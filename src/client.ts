@@ -181,7 +181,7 @@ class ChatDashClientImpl implements ChatDashClient {
     // Note: a per-call transport records the URL openapi-fetch built, for messages.
     const transport = (request: PreparedRequest) => {
       target = `GET ${request.url.slice(this.baseUrl.length)}`;
-      request.init.headers = headers;
+      request.init.headers = { ...headers }; // a copy: a custom fetch may mutate it
       return fetch(request.url, request.init);
     };
     // Path and query go through openapi-fetch; the `Authorization` header

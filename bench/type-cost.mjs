@@ -24,7 +24,7 @@ const files = {
     "import { createChatDashClient } from 'chatdash-client';\nexport const c = createChatDashClient;\n",
 };
 const times = Object.fromEntries(Object.keys(files).map((k) => [k, []]));
-Object.entries(files).forEach(([name, text], i) => writeFileSync(join(dir, `f${i}.ts`), text));
+Object.values(files).forEach((text, i) => writeFileSync(join(dir, `f${i}.ts`), text));
 const tsc = join(repo, 'node_modules/typescript/bin/tsc');
 const args = [
   '--noEmit',

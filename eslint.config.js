@@ -6,6 +6,8 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
+      '.cache/',
+      'temp/',
       'dist/',
       'generated/',
       'coverage/',

@@ -12,6 +12,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { Conversation } from './types.js';
 
+export type { Conversation } from './types.js';
+
 /**
  * A complete `Conversation` with fixed, realistic values that pass the spec's
  * validator; `overrides` replace fields (typed, so a typo or a wrong type is a

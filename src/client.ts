@@ -100,7 +100,6 @@ export interface ChatDashClient {
   ): Promise<{ data: Conversation; response: Response; requestId: string | undefined }>;
 }
 
-/** The subset of `fetch` the client calls: always `fetch(url, init)`. */
 // Note: in our CommonJS build, esbuild's Node-style interop makes `default` the
 // whole CJS exports object of openapi-fetch, whose own `default` is the function.
 const createClient = ((openapiFetch.default as { default?: unknown }).default ??
@@ -109,6 +108,7 @@ const createClient = ((openapiFetch.default as { default?: unknown }).default ??
 // Loaded on first use by a validating client, then reused (a fresh import() per call costs ~20 % CPU).
 let validator: Promise<{ validateConversation: typeof ValidateConversation }> | undefined;
 
+/** The subset of `fetch` the client calls: always `fetch(url, init)`. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Creates a client. Throws `ChatDashError` at once for invalid options. */

@@ -1,12 +1,5 @@
 export { createChatDashClient } from './client.js';
 export { DEFAULT_BASE_URL } from './options.js';
-export type {
-  ChatDashClient,
-  ChatDashClientOptions,
-  FetchLike,
-  GetConversationParams,
-  RequestOptions,
-} from './client.js';
 export {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -23,5 +16,5 @@ export {
   ResponseValidationError,
   UnprocessableEntityError,
 } from './errors.js';
-export type { ValidationIssue } from './errors.js';
-export type { Conversation, ConversationStatus, components, operations, paths } from './types.js';
+// Every type, from the one place the types-only subpath is built from.
+export type * from './types.js';

@@ -18,7 +18,7 @@ let root: string;
 
 const consumerCode = `
 import { createChatDashClient, NotFoundError, APIError, type Conversation, type ChatDashClientOptions } from 'chatdash-client';
-import type { Conversation as TypesOnly, ConversationStatus, paths } from 'chatdash-client/types';
+import type { Conversation as TypesOnly, ConversationStatus, paths, ChatDashClient, GetConversationParams } from 'chatdash-client/types';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
 
 const options: ChatDashClientOptions = { apiKey: process.env.CHATDASH_API_KEY, validateResponses: true };
@@ -30,8 +30,9 @@ const path: Path = '/agents/{agentId}/conversations/{conversationId}';
 export async function main(): Promise<Conversation> {
   const mock = await startMockChatDash({ conversations: [sample] });
   try {
-    const chatdash = createChatDashClient({ ...options, apiKey: 'ck_consumer', baseUrl: mock.baseUrl });
-    const found = await chatdash.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
+    const chatdash: ChatDashClient = createChatDashClient({ ...options, apiKey: 'ck_consumer', baseUrl: mock.baseUrl });
+    const params: GetConversationParams = { agentId: 'agent_0001', conversationId: 'conv_0001' };
+    const found = await chatdash.getConversation(params);
     const missing = await chatdash.getConversation({ agentId: 'agent_0001', conversationId: 'nope' }).catch((e: unknown) => e);
     if (!(missing instanceof NotFoundError) || !(missing instanceof APIError) || missing.status !== 404) throw new Error('expected NotFoundError');
     return found;

@@ -6,6 +6,8 @@ import type {
   operations,
   paths,
 } from '../../src/types.js';
+import type * as Main from '../../src/index.js';
+import type * as TypesOnly from '../../src/types.js';
 
 describe('the generated types', () => {
   it('types Conversation.status as the spec enum, optional', () => {
@@ -34,5 +36,19 @@ describe('the generated types', () => {
     }>();
     expectTypeOf<Get['parameters']['header']['Authorization']>().toEqualTypeOf<string>();
     expectTypeOf<operations>().toEqualTypeOf<Record<string, never>>();
+  });
+});
+
+describe('chatdash-client/types', () => {
+  it('has every type the main entry exports, and no values', () => {
+    expectTypeOf<keyof typeof TypesOnly>().toEqualTypeOf<never>();
+    expectTypeOf<keyof typeof Main>().not.toEqualTypeOf<never>();
+    expectTypeOf<TypesOnly.ChatDashClient>().toEqualTypeOf<Main.ChatDashClient>();
+    expectTypeOf<TypesOnly.ChatDashClientOptions>().toEqualTypeOf<Main.ChatDashClientOptions>();
+    expectTypeOf<TypesOnly.GetConversationParams>().toEqualTypeOf<Main.GetConversationParams>();
+    expectTypeOf<TypesOnly.RequestOptions>().toEqualTypeOf<Main.RequestOptions>();
+    expectTypeOf<TypesOnly.Conversation>().toEqualTypeOf<Main.Conversation>();
+    expectTypeOf<TypesOnly.ConversationStatus>().toEqualTypeOf<Main.ConversationStatus>();
+    expectTypeOf<TypesOnly.paths>().toEqualTypeOf<Main.paths>();
   });
 });

@@ -287,7 +287,7 @@ describe('aborts', () => {
     await whenRequests(server, 1);
     const { value: error, seconds } = await timed(failure((controller.abort(), call)));
     expect(error).toBeInstanceOf(APIUserAbortError);
-    expect(seconds).toBeLessThan(0.5);
+    expect(seconds).toBeLessThan(2); // "at once": the alternative is a 30 s wait or none at all
     expect(server.requests).toHaveLength(1);
   });
 
@@ -303,7 +303,7 @@ describe('aborts', () => {
     await new Promise((r) => setTimeout(r, 100)); // the headers and the first bytes are in
     const { value: error, seconds } = await timed(failure((controller.abort(), call)));
     expect(error).toBeInstanceOf(APIUserAbortError);
-    expect(seconds).toBeLessThan(0.5);
+    expect(seconds).toBeLessThan(2); // "at once": the alternative is a 30 s wait or none at all
     expect(server.requests).toHaveLength(1);
   });
 
@@ -315,7 +315,7 @@ describe('aborts', () => {
     await new Promise((r) => setTimeout(r, 50)); // now in the 30 s wait
     const { value: error, seconds } = await timed(failure((controller.abort(), call)));
     expect(error).toBeInstanceOf(APIUserAbortError);
-    expect(seconds).toBeLessThan(0.5);
+    expect(seconds).toBeLessThan(2); // "at once": the alternative is a 30 s wait or none at all
     await new Promise((r) => setTimeout(r, 100));
     expect(server.requests).toHaveLength(1);
   });

@@ -1,119 +1,67 @@
 /**
- * The facade: one endpoint over openapi-fetch, with auth, typed errors,
- * retries, per-attempt timeouts, cancellation and safe path encoding.
+ * The facade: the story of one call. Check the inputs, then attempts (each
+ * held by the shared rate-limit pause, timed, traced, logged, its body read
+ * within bounds), then settle into a value or a typed error. Each policy
+ * lives in its own file; this one only calls them in order.
  */
-import * as openapiFetch from 'openapi-fetch';
-import type { Client } from 'openapi-fetch';
+import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
 import type { paths } from '../generated/chatdash.js';
+import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
+import { RetryBudget } from './budget.js';
+import { getConversations } from './bulk.js';
+import { Dedupe } from './dedupe.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
   APIError,
+  APIUserAbortError,
+  ChatDashError,
   ResponseValidationError,
-  type ValidationIssue,
+  type RequestContext,
 } from './errors.js';
-import { abortError, isRetryable, retryDelayMs, sleep } from './retry.js';
-import type { Conversation } from './types.js';
+import { Log, loggedHeaders } from './log.js';
+import {
+  checkParams,
+  checkRequestOptions,
+  resolveOptions,
+  type CallSettings,
+  type Resolved,
+} from './options.js';
+import { RateLimitGate } from './rate-limit.js';
+import { Redactor } from './redact.js';
+import { isRetryable, retryDelay, serverDelay, sleep, type Delay } from './retry.js';
+import { loadTracing, startCall, type CallSpan } from './tracing.js';
+import type {
+  Attempt,
+  BulkOptions,
+  BulkResult,
+  ChatDashClient,
+  ChatDashClientOptions,
+  Conversation,
+  ConversationWithResponse,
+  GetConversationParams,
+  RequestOptions,
+  ValidationIssue,
+} from './types.js';
 import type { validateConversation as ValidateConversation } from './validate.js';
-import { checkParams, checkRequestOptions, resolveOptions } from './options.js';
 import { VERSION } from './version.js';
 
-const ENDPOINT = '/agents/{agentId}/conversations/{conversationId}';
+// Typed against the spec: a path the spec does not have is a compile error.
+const ENDPOINT = '/agents/{agentId}/conversations/{conversationId}' satisfies keyof paths;
 const BODY_TEXT_LIMIT = 1_000;
-
-/** Options for {@link createChatDashClient}. */
-export interface ChatDashClientOptions {
-  /**
-   * The agency API key, sent verbatim as the `Authorization` header.
-   * @default process.env.CHATDASH_API_KEY
-   */
-  apiKey?: string | undefined;
-  /**
-   * Absolute `https:` URL of the API (`http:` only for loopback hosts). A trailing slash is ignored.
-   * @default process.env.CHATDASH_BASE_URL, else 'https://api.chat-dash.com/v1/public'
-   */
-  baseUrl?: string | undefined;
-  /**
-   * Milliseconds each attempt may take, from sending the request to the last byte of the body.
-   * @default 30_000
-   */
-  timeoutMs?: number | undefined;
-  /**
-   * How many times a failed attempt is retried (connection errors, 408, 409, 429, 5xx).
-   * @default 2
-   */
-  maxRetries?: number | undefined;
-  /**
-   * Any WHATWG-compatible fetch.
-   * @default globalThis.fetch
-   */
-  fetch?: FetchLike | undefined;
-  /**
-   * Extra headers sent on every request. They cannot replace `Authorization`.
-   * @default no extra headers
-   */
-  headers?: Record<string, string> | undefined;
-  /**
-   * Check every 2xx body against the spec's `Conversation` schema.
-   * @default false
-   */
-  validateResponses?: boolean | undefined;
-  /**
-   * Allow creating a client in a browser-like runtime. The agency key is a server
-   * secret: anyone who can open the page can read it.
-   * @default false
-   */
-  dangerouslyAllowBrowser?: boolean | undefined;
-}
-
-/** What {@link ChatDashClient.getConversation} fetches. */
-export interface GetConversationParams {
-  /** The ID of the agent. Any non-empty string but `.` and `..`; sent as one path segment. */
-  agentId: string;
-  /** The ID of the conversation (or its platform ID, with `isPlatformId: true`). */
-  conversationId: string;
-  /** `true`: `conversationId` is the platform's ID. Absent: no query is sent (the server assumes `false`). */
-  isPlatformId?: boolean | undefined;
-}
-
-/** Per-call overrides. */
-export interface RequestOptions {
-  /** Aborting it rejects the call with `APIUserAbortError`, at any moment. */
-  signal?: AbortSignal | undefined;
-  /** Overrides the client's `timeoutMs` for this call. */
-  timeoutMs?: number | undefined;
-  /** Overrides the client's `maxRetries` for this call. */
-  maxRetries?: number | undefined;
-}
-
-export interface ChatDashClient {
-  /** The API base URL this client calls (never includes the key). */
-  readonly baseUrl: string;
-  readonly timeoutMs: number;
-  readonly maxRetries: number;
-  /** Fetches one conversation. Rejects with a `ChatDashError` subclass; never throws synchronously. */
-  getConversation(params: GetConversationParams, options?: RequestOptions): Promise<Conversation>;
-  /** The same, with the raw `Response` (body already read) and the `x-request-id` header. */
-  getConversationWithResponse(
-    params: GetConversationParams,
-    options?: RequestOptions,
-  ): Promise<{ data: Conversation; response: Response; requestId: string | undefined }>;
-}
-
-// Note: in our CommonJS build, esbuild's Node-style interop makes `default` the
-// whole CJS exports object of openapi-fetch, whose own `default` is the function.
-const createClient = ((openapiFetch.default as { default?: unknown }).default ??
-  openapiFetch.default) as typeof openapiFetch.default;
+const querySerializer = createQuerySerializer();
 
 // Loaded on first use by a validating client, then reused (a fresh import() per call costs ~20 % CPU).
 let validator: Promise<{ validateConversation: typeof ValidateConversation }> | undefined;
 
-/** The subset of `fetch` the client calls: always `fetch(url, init)`. */
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
-
 /** Creates a client. Throws `ChatDashError` at once for invalid options. */
 export function createChatDashClient(options: ChatDashClientOptions = {}): ChatDashClient {
   return new ChatDashClientImpl(options);
+}
+
+/** A settled call: what both methods return, plus the text a de-duplicated caller re-parses. */
+interface Outcome extends ConversationWithResponse {
+  text: string;
 }
 
 class ChatDashClientImpl implements ChatDashClient {
@@ -122,239 +70,485 @@ class ChatDashClientImpl implements ChatDashClient {
   readonly maxRetries: number;
   // Private fields: util.inspect and JSON.stringify cannot show them (openai-node's
   // public `apiKey` field shows up in every logged client).
-  readonly #apiKey: string;
+  readonly #settings: Resolved;
   readonly #headers: Record<string, string>;
-  readonly #fetch: FetchLike;
-  readonly #api: Client<paths>;
-  readonly #validate: boolean;
+  readonly #redactor: Redactor;
+  readonly #log: Log;
+  readonly #budget: RetryBudget | undefined;
+  readonly #gate = new RateLimitGate();
+  readonly #dedupe: Dedupe<Outcome> | undefined;
 
   constructor(options: ChatDashClientOptions) {
-    const { apiKey, baseUrl, timeoutMs, maxRetries, fetch, headers, validate } =
-      resolveOptions(options);
-    this.#apiKey = apiKey;
-    // One plain object for every request: Node's fetch validates it once per call,
+    const settings = resolveOptions(options);
+    this.#settings = settings;
+    // One plain object, copied per attempt: Node's fetch validates it once per call,
     // where openapi-fetch's header merging builds and validates a Headers object first.
     this.#headers = {
       Accept: 'application/json',
       'User-Agent': USER_AGENT,
-      ...headers,
-      Authorization: apiKey,
+      ...settings.headers,
+      Authorization: settings.apiKey,
     };
-    this.baseUrl = baseUrl;
-    this.timeoutMs = timeoutMs;
-    this.maxRetries = maxRetries;
-    this.#fetch = fetch;
-    this.#validate = validate;
-    this.#api = createClient<paths>({
-      baseUrl,
-      // The key must never reach another origin: a 3xx is an APIError, not followed.
-      redirect: 'manual',
-      // openapi-fetch builds a Request and hands it to fetch, which re-parses it.
-      // A plain holder of (url, init) skips that work; `fetch` is then called as fetch(url, init).
-      Request: PreparedRequest as unknown as typeof Request,
-      // Built once here instead of on every call.
-      querySerializer: openapiFetch.createQuerySerializer(),
-    });
+    this.#redactor = new Redactor(settings.apiKey);
+    this.#log = new Log(settings.logLevel, settings.logger, this.#redactor);
+    this.#budget = settings.retryBudget ? new RetryBudget(settings.retryBudget) : undefined;
+    this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
+    this.baseUrl = settings.baseUrl;
+    this.timeoutMs = settings.timeoutMs;
+    this.maxRetries = settings.maxRetries;
+    if (settings.tracing) void loadTracing();
+    // Bound, so `const { getConversation } = client` works.
+    this.getConversation = this.getConversation.bind(this);
+    this.getConversationWithResponse = this.getConversationWithResponse.bind(this);
+    this.getConversations = this.getConversations.bind(this);
   }
 
   getConversation(params: GetConversationParams, options?: RequestOptions): Promise<Conversation> {
-    return this.#request(params, options, false).then((result) => result.data);
+    return this.#call(params, options, 'getConversation').then((outcome) => outcome.data);
   }
 
   getConversationWithResponse(
     params: GetConversationParams,
     options?: RequestOptions,
-  ): Promise<Settled> {
-    return this.#request(params, options, true);
+  ): Promise<ConversationWithResponse> {
+    return this.#call(params, options, 'getConversationWithResponse').then(
+      ({ data, response, attempts }) => ({
+        data,
+        response,
+        requestId: response.headers.get('x-request-id') ?? undefined,
+        attempts,
+      }),
+    );
   }
 
-  async #request(
+  getConversations(
+    params: Iterable<GetConversationParams> | AsyncIterable<GetConversationParams>,
+    options: BulkOptions = {},
+  ): AsyncIterable<BulkResult> {
+    return getConversations(
+      params,
+      options,
+      (item, callOptions) =>
+        this.#call(item, callOptions, 'getConversations').then((outcome) => outcome.data),
+      (callOptions) => void checkRequestOptions(callOptions, this.#settings, 'getConversations'),
+    );
+  }
+
+  /** Checks the inputs (rejecting, never throwing), then runs the call, shared when `dedupe` is on. */
+  #call(
     params: GetConversationParams,
     options: RequestOptions = {},
-    withResponse: boolean,
-  ): Promise<Settled> {
-    const { agentId, conversationId, isPlatformId } = checkParams(params);
-    const { signal, timeoutMs, maxRetries } = checkRequestOptions(options, this);
-    let target = `GET ${ENDPOINT}`;
-    const fetch = this.#fetch;
-    const headers = this.#headers;
-    // Note: a per-call transport records the URL openapi-fetch built, for messages.
-    const transport = (request: PreparedRequest) => {
-      target = `GET ${request.url.slice(this.baseUrl.length)}`;
-      request.init.headers = { ...headers }; // a copy: a custom fetch may mutate it
-      return fetch(request.url, request.init);
-    };
-    // Path and query go through openapi-fetch; the `Authorization` header
-    // parameter is in `headers`, added by the transport.
-    const requestParams = {
-      path: { agentId, conversationId },
-      ...(isPlatformId === undefined ? {} : { query: { isPlatformId } }),
-    } as { path: { agentId: string; conversationId: string }; header: { Authorization: string } };
-    const send = (attemptSignal: AbortSignal) =>
-      this.#api.GET(ENDPOINT, {
-        params: requestParams,
-        // Read the body inside the call, so the per-attempt timeout covers it; parse it in #settle.
-        parseAs: 'text',
-        signal: attemptSignal,
-        fetch: transport as unknown as typeof globalThis.fetch,
+    where: string,
+  ): Promise<Outcome> {
+    let settings: CallSettings;
+    let url: string;
+    try {
+      const { agentId, conversationId, isPlatformId } = checkParams(params, where);
+      settings = checkRequestOptions(options, this.#settings, where);
+      // Path and query go through openapi-fetch's own serializers and `params`
+      // (path segments percent-encoded, isPlatformId only when given).
+      url = createFinalURL(ENDPOINT, {
+        baseUrl: this.baseUrl,
+        params: {
+          path: { agentId, conversationId },
+          ...(isPlatformId === undefined ? {} : { query: { isPlatformId } }),
+        },
+        querySerializer,
+        pathSerializer: defaultPathSerializer,
       });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#dedupe) return this.#run(url, settings);
+    const { signal, ...shared } = settings;
+    const key = `${url}\n${JSON.stringify(shared)}`;
+    return this.#dedupe
+      .run(
+        key,
+        signal,
+        (sharedSignal) => this.#run(url, { ...shared, signal: sharedSignal }),
+        () => this.#aborted(url, signal, []),
+      )
+      .then((outcome) => ({ ...outcome, data: JSON.parse(outcome.text) as Conversation }));
+  }
 
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (signal?.aborted) throw abortError(target, signal);
-        return await this.#attempt(send, signal, timeoutMs, () => target, withResponse);
-      } catch (error) {
-        if (attempt >= maxRetries || !isRetryable(error)) throw error;
-        await sleep(
-          retryDelayMs(attempt + 1, (error as { headers?: Headers }).headers),
-          signal,
-          target,
-        );
+  async #run(url: string, settings: CallSettings): Promise<Outcome> {
+    const { signal, maxRetries, deadlineMs } = settings;
+    const attempts: Attempt[] = [];
+    const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+    const span = this.#settings.tracing ? startCall(url) : undefined;
+    try {
+      for (let n = 1; ; n++) {
+        await this.#holdForPause(url, settings, attempts, deadline);
+        if (signal?.aborted) throw this.#aborted(url, signal, attempts);
+        try {
+          const outcome = await this.#attempt(url, settings, n, attempts, deadline, span);
+          this.#budget?.refill();
+          span?.end(undefined);
+          return outcome;
+        } catch (caught) {
+          const error = caught as ChatDashError;
+          const delay = this.#retryDelay(error, n, settings, deadline, url, attempts);
+          const last = attempts[n - 1]!;
+          last.delayMs = round(delay.ms);
+          last.delaySource = delay.source;
+          this.#log.info(`retrying GET ${url} in ${round(delay.ms)} ms: ${error.message}`, {
+            attempt: n + 1,
+            delayMs: round(delay.ms),
+            delaySource: delay.source,
+            reason: error.message,
+          });
+          await sleep(delay.ms, signal, () => this.#aborted(url, signal, attempts));
+        }
+      }
+    } catch (error) {
+      span?.end(error as Error);
+      throw error;
+    }
+  }
+
+  /** The wait before retry `n`, or a throw: out of retries, not retryable, past the deadline, out of budget. */
+  #retryDelay(
+    error: ChatDashError,
+    n: number,
+    { maxRetries, deadlineMs }: CallSettings,
+    deadline: number | undefined,
+    url: string,
+    attempts: Attempt[],
+  ): Delay {
+    if (n > maxRetries || !isRetryable(error)) throw error;
+    const headers = error instanceof APIError ? error.headers : undefined;
+    let delay = retryDelay(n, headers);
+    // A server that says "wait" on a 429 or 503 says it to every call on this client.
+    const status = (error as APIError).status;
+    if (headers && (status === 429 || status === 503)) {
+      const asked = serverDelay(headers);
+      if (asked && this.#gate.pause(asked.ms)) {
+        this.#log.warn(`rate limited: holding every request for ${round(asked.ms)} ms`, {
+          url,
+          status,
+          delayMs: round(asked.ms),
+        });
       }
     }
-  }
-
-  async #attempt(
-    send: (signal: AbortSignal) => Promise<FetchResult>,
-    signal: AbortSignal | undefined,
-    timeoutMs: number,
-    target: () => string,
-    withResponse: boolean,
-  ): Promise<Settled> {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-
-    let result: FetchResult;
-    try {
-      result = await send(controller.signal);
-    } catch (cause) {
-      if (signal?.aborted) throw abortError(target(), signal);
-      if (timedOut) {
-        throw new APIConnectionTimeoutError(
-          `Request timed out after ${timeoutMs} ms: ${target()}`,
-          { cause },
-        );
-      }
-      throw new APIConnectionError(`Connection error: ${target()}: ${this.#describe(cause)}`, {
-        cause,
+    const held = this.#gate.remaining();
+    if (held > delay.ms) delay = { ms: held, source: 'rate-limit' };
+    if (deadline !== undefined && Date.now() + delay.ms >= deadline)
+      throw this.#deadlineError(url, attempts, deadlineMs, error);
+    if (this.#budget && !this.#budget.tryPay(error instanceof APIConnectionTimeoutError)) {
+      this.#log.warn('retry budget exhausted: not retrying', {
+        url,
+        attempt: n,
+        tokens: this.#budget.tokens,
       });
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      throw error;
     }
-    return this.#settle(result, target(), withResponse);
+    return delay;
   }
 
-  /** The one place where openapi-fetch's `{ data, error, response }` becomes a value or a throw. */
-  #settle(
-    { data, error, response }: FetchResult,
-    target: string,
-    withResponse: boolean,
-  ): Settled | Promise<Settled> {
-    const { status } = response;
-    if (!response.ok) {
-      const [body, headers] = this.#redact(truncate(error), response.headers);
-      throw APIError.from(status, response.statusText, headers, body, target);
+  /** Waits out a shared rate-limit pause (however often it is extended) before an attempt is sent. */
+  async #holdForPause(
+    url: string,
+    { signal, deadlineMs }: CallSettings,
+    attempts: Attempt[],
+    deadline: number | undefined,
+  ): Promise<void> {
+    for (let held = this.#gate.remaining(); held > 0; held = this.#gate.remaining()) {
+      if (deadline !== undefined && Date.now() + held >= deadline)
+        throw this.#deadlineError(url, attempts, deadlineMs, undefined);
+      // The wait before an attempt goes on the attempt before it; attempt 1 carries its own.
+      const previous =
+        attempts.at(-1) ?? attempts[attempts.push({ attempt: 1, durationMs: 0 }) - 1]!;
+      previous.delayMs = round((previous.delayMs ?? 0) + held);
+      previous.delaySource = 'rate-limit';
+      await sleep(held, signal, () => this.#aborted(url, signal, attempts));
     }
-    const text = typeof data === 'string' ? data : '';
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      const issue = text === '' ? 'is empty, expected JSON' : 'is not valid JSON';
-      throw this.#invalid([{ path: '', message: issue }], truncate(text), response, target);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      const kind = body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body;
-      throw this.#invalid(
-        [{ path: '', message: `must be a JSON object, got ${kind}` }],
-        body,
-        response,
-        target,
-      );
-    }
-    const settled = {
-      data: body as Conversation,
-      response,
-      // Only getConversationWithResponse shows it: skip the header lookup otherwise.
-      requestId: withResponse ? (response.headers.get('x-request-id') ?? undefined) : undefined,
-    };
-    if (!this.#validate) return settled;
-    return (validator ??= import('./validate.js')).then(({ validateConversation }) => {
-      const issues = validateConversation(body);
-      if (issues.length > 0) throw this.#invalid(issues, body, response, target);
-      return settled;
-    });
-  }
-
-  #invalid(issues: ValidationIssue[], body: unknown, response: Response, target: string) {
-    const [safeBody, headers] = this.#redact(body, response.headers);
-    return new ResponseValidationError(issues, safeBody, response.status, headers, target);
   }
 
   /**
-   * A server that echoes the key ("invalid key: ck_...") must not put it into
-   * an error that gets logged: replace it by value in the body and headers.
+   * One attempt: send, read the body within bounds, settle. The timer and the
+   * caller's signal settle it at once, whatever the transport does (Node 20's
+   * fetch ignores its signal on a truncated 421 and never settles).
    */
-  #redact(body: unknown, headers: Headers): [unknown, Headers] {
-    const key = this.#apiKey;
-    const leaks =
-      (JSON.stringify(body) ?? '').includes(key) ||
-      [...headers.values()].some((v) => v.includes(key));
-    if (!leaks) return [body, headers];
-    const clean = (value: unknown): unknown =>
-      typeof value === 'string'
-        ? value.replaceAll(key, '[redacted]')
-        : Array.isArray(value)
-          ? value.map(clean)
-          : typeof value === 'object' && value !== null
-            ? Object.fromEntries(
-                Object.entries(value).map(([k, v]) => [clean(k) as string, clean(v)]),
-              )
-            : value;
-    return [
-      clean(body),
-      new Headers([...headers].map(([name, value]) => [name, value.replaceAll(key, '[redacted]')])),
-    ];
+  async #attempt(
+    url: string,
+    settings: CallSettings,
+    n: number,
+    attempts: Attempt[],
+    deadline: number | undefined,
+    span: CallSpan | undefined,
+  ): Promise<Outcome> {
+    const { signal, timeoutMs } = settings;
+    const headers = { ...this.#headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
+    const attemptSpan = span?.attempt(n, headers);
+    const started = performance.now();
+    const controller = new AbortController();
+    const byDeadline = deadline !== undefined && deadline - Date.now() < timeoutMs;
+    const limitMs = byDeadline ? Math.max(0, deadline - Date.now()) : timeoutMs;
+    // A held first attempt already has its record (with the wait); fill it in.
+    const held = attempts[n - 1];
+    const context: RequestContext = { url, attempts };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    let exchanged: { response: Response; body: Body };
+    try {
+      exchanged = await new Promise((resolve, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(
+            byDeadline
+              ? this.#deadlineError(url, attempts, settings.deadlineMs, undefined)
+              : new APIConnectionTimeoutError(
+                  `Request timed out after ${timeoutMs} ms: GET ${url}`,
+                  context,
+                ),
+          );
+        }, limitMs);
+        onAbort = () => {
+          controller.abort(signal?.reason);
+          reject(this.#aborted(url, signal, attempts));
+        };
+        signal?.addEventListener('abort', onAbort);
+        this.#exchange(url, headers, controller.signal, settings.maxResponseBytes).then(
+          resolve,
+          (cause) =>
+            reject(
+              new APIConnectionError(`Connection error: GET ${url}: ${this.#describe(cause)}`, {
+                ...context,
+                cause: this.#redactor.error(cause),
+              }),
+            ),
+        );
+      });
+    } catch (error) {
+      const entry = record(n, error as Error, started, held);
+      if (!held) attempts.push(entry);
+      attemptSpan?.end(undefined, (error as Error).name);
+      this.#logAttempt(url, entry, headers, undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+    const { response, body } = exchanged;
+    const entry: Attempt = held ?? { attempt: n, durationMs: 0 };
+    entry.status = response.status;
+    entry.durationMs = round(performance.now() - started);
+    if (!held) attempts.push(entry);
+    if (this.#log.debugOn) this.#logAttempt(url, entry, headers, response);
+    try {
+      const outcome = await this.#settle(response, body, context, settings.maxResponseBytes);
+      attemptSpan?.end(response.status, undefined);
+      return outcome;
+    } catch (error) {
+      attemptSpan?.end(
+        response.status,
+        error instanceof APIError ? String(response.status) : (error as Error).name,
+      );
+      throw error;
+    }
+  }
+
+  /** The transport's part: the response and its body, read within bounds. */
+  async #exchange(
+    url: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    maxResponseBytes: number,
+  ): Promise<{ response: Response; body: Body }> {
+    // The key must never reach another origin: a 3xx is an APIError, not followed.
+    const response = await this.#settings.fetch(url, {
+      method: 'GET',
+      headers,
+      signal,
+      redirect: 'manual',
+    });
+    const ok = response.status >= 200 && response.status < 300;
+    const body = ok
+      ? await readBody(response, maxResponseBytes, true)
+      : await readBody(response, ERROR_BODY_LIMIT, false);
+    return { response, body };
+  }
+
+  /** The one place where a response becomes a value or a throw. */
+  async #settle(
+    response: Response,
+    { text, overLimit }: Body,
+    context: RequestContext,
+    maxResponseBytes: number,
+  ): Promise<Outcome> {
+    const { status } = response;
+    if (status < 200 || status >= 300) {
+      const redacted = this.#redactor.text(text); // before the cut, so no prefix of the key survives it
+      const parsed = parseJson(redacted);
+      const body = parsed === NOT_JSON ? truncate(redacted) : this.#redactor.json(parsed);
+      throw APIError.from(
+        status,
+        response.statusText,
+        this.#redactor.headers(response.headers),
+        body,
+        context,
+      );
+    }
+    if (overLimit) {
+      throw this.#invalid(
+        [{ path: '', message: `is larger than maxResponseBytes (${maxResponseBytes} bytes)` }],
+        text,
+        response,
+        context,
+      );
+    }
+    const body = parseJson(text);
+    if (body === NOT_JSON) {
+      const issue = text === '' ? 'is empty, expected JSON' : 'is not valid JSON';
+      throw this.#invalid([{ path: '', message: issue }], text, response, context);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      const kind = body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body;
+      const issues = [{ path: '', message: `must be a JSON object, got ${kind}` }];
+      throw this.#invalid(issues, body, response, context);
+    }
+    const outcome = {
+      data: body as Conversation,
+      response,
+      requestId: undefined,
+      attempts: context.attempts,
+      text,
+    };
+    const mode = this.#settings.validate;
+    if (!mode) return outcome;
+    const { validateConversation } = await (validator ??= import('./validate.js'));
+    const issues = validateConversation(body);
+    if (issues.length === 0) return outcome;
+    if (mode === true) throw this.#invalid(issues, body, response, context);
+    this.#report(issues, response, context.url);
+    return outcome;
+  }
+
+  /** `validateResponses: 'report'`: tell, log once, and go on. */
+  #report(issues: ValidationIssue[], response: Response, url: string): void {
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    const safeIssues = issues.map(({ path, message }) => ({
+      path: this.#redactor.text(path),
+      message: this.#redactor.text(message),
+    }));
+    this.#log.warn(`response did not match the spec: GET ${url}`, {
+      url,
+      status: response.status,
+      requestId,
+      issues: safeIssues.map((i) => `${i.path || '(body)'} ${i.message}`).join('; '),
+    });
+    try {
+      this.#settings.onValidationIssue?.({
+        issues: safeIssues,
+        url,
+        status: response.status,
+        requestId,
+      });
+    } catch {
+      // The callback's failure must not turn a good response into an error.
+    }
+  }
+
+  #invalid(issues: ValidationIssue[], body: unknown, response: Response, context: RequestContext) {
+    const safeBody =
+      typeof body === 'string' ? truncate(this.#redactor.text(body)) : this.#redactor.json(body);
+    const safeIssues = issues.map(({ path, message }) => ({
+      path: this.#redactor.text(path),
+      message: this.#redactor.text(message),
+    }));
+    return new ResponseValidationError(
+      safeIssues,
+      safeBody,
+      response.status,
+      this.#redactor.headers(response.headers),
+      context,
+    );
+  }
+
+  #aborted(url: string, signal: AbortSignal | undefined, attempts: Attempt[]): APIUserAbortError {
+    return new APIUserAbortError(`Request was aborted: GET ${url}`, {
+      url,
+      attempts,
+      cause: this.#redactor.error(signal?.reason),
+    });
+  }
+
+  #deadlineError(
+    url: string,
+    attempts: Attempt[],
+    deadlineMs: number | undefined,
+    last: Error | undefined,
+  ): APIConnectionTimeoutError {
+    return new APIConnectionTimeoutError(
+      `Request exceeded its deadline of ${deadlineMs} ms: GET ${url}`,
+      { url, attempts, ...(last ? { cause: last } : {}) },
+    );
+  }
+
+  #logAttempt(
+    url: string,
+    entry: Attempt,
+    headers: Record<string, string>,
+    response: Response | undefined,
+  ) {
+    if (!this.#log.debugOn) return;
+    const outcome = entry.status !== undefined ? String(entry.status) : (entry.error ?? '');
+    this.#log.debug(`GET ${url} attempt ${entry.attempt}: ${outcome} in ${entry.durationMs} ms`, {
+      method: 'GET',
+      url,
+      attempt: entry.attempt,
+      status: entry.status,
+      error: entry.error,
+      durationMs: entry.durationMs,
+      requestId: response?.headers.get('x-request-id') ?? undefined,
+      headers: loggedHeaders(headers),
+    });
   }
 
   /** A short reason from a transport error, e.g. `ECONNREFUSED`, redacted of the key by value. */
   #describe(cause: unknown): string {
-    const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-    const reason =
-      (typeof inner?.code === 'string' && inner.code) ||
-      (typeof inner?.message === 'string' && inner.message) ||
-      (cause instanceof Error ? cause.message : String(cause));
-    return reason.replaceAll(this.#apiKey, '[redacted]');
+    try {
+      const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+      const reason =
+        (typeof inner?.code === 'string' && inner.code) ||
+        (typeof inner?.message === 'string' && inner.message) ||
+        (cause instanceof Error ? cause.message : String(cause));
+      return this.#redactor.text(String(reason).slice(0, 500));
+    } catch {
+      return 'unknown transport error';
+    }
   }
 }
 
-type FetchResult = { data?: unknown; error?: unknown; response: Response };
-type Settled = { data: Conversation; response: Response; requestId: string | undefined };
+/** The record of a failed attempt (or the held record of attempt 1, filled in). */
+function record(n: number, error: Error, started: number, held?: Attempt): Attempt {
+  const entry: Attempt = held ?? { attempt: n, durationMs: 0 };
+  if (error instanceof APIError || error instanceof ResponseValidationError)
+    entry.status = error.status;
+  else entry.error = error.name;
+  entry.durationMs = round(performance.now() - started);
+  return entry;
+}
 
-/** openapi-fetch's `Request` stand-in: keeps what fetch(url, init) needs and nothing else. */
-class PreparedRequest {
-  readonly method: string | undefined;
-  constructor(
-    readonly url: string,
-    readonly init: RequestInit,
-  ) {
-    this.method = init.method;
+const NOT_JSON = Symbol('not JSON');
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return NOT_JSON;
   }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 const USER_AGENT = `chatdash-client/${VERSION}${
   typeof process === 'object' && process.versions?.node ? ` node/${process.versions.node}` : ''
 }`;
 
-function truncate(body: unknown): unknown {
-  return typeof body === 'string' && body.length > BODY_TEXT_LIMIT
-    ? body.slice(0, BODY_TEXT_LIMIT)
-    : body;
+function truncate(text: string): string {
+  return text.length > BODY_TEXT_LIMIT ? text.slice(0, BODY_TEXT_LIMIT) : text;
 }

@@ -2,10 +2,51 @@
  * Every error the client rejects with. One file, one factory (`APIError.from`)
  * choosing the status subclass, as in openai-node's `core/error.ts`.
  */
+import type { Attempt, ValidationIssue } from './types.js';
+
+// Note: a service can load this package twice, once as ESM and once as CJS (a
+// CommonJS dependency requires it): the dual-package hazard. Each copy has its
+// own classes, so `instanceof` checks a brand from the global symbol registry,
+// which both copies share, instead of the prototype chain.
+const KINDS = Symbol.for('chatdash-client.error.kinds');
+const KIND = Symbol.for('chatdash-client.error.kind');
+
+/** What every error from a request carries besides its message. */
+export interface RequestContext {
+  /** The full URL called (it never holds the key). */
+  url: string;
+  /** Every attempt the call made, the failed one last. */
+  attempts: Attempt[];
+}
 
 /** The base class: also thrown as-is for invalid options or params, before any request. */
 export class ChatDashError extends Error {
   override name: string = 'ChatDashError';
+  /** The full URL called; `undefined` for errors raised before a request is built. */
+  url: string | undefined;
+  /** Every attempt the call made; empty for errors raised before any request. */
+  attempts: Attempt[] = [];
+
+  constructor(message?: string, options?: ErrorOptions & Partial<RequestContext>) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.url = options?.url;
+    if (options?.attempts) this.attempts = options.attempts;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    const kinds = (value as { [KINDS]?: unknown } | null | undefined)?.[KINDS];
+    // A class without a brand of its own (a user's subclass) falls back to the prototype chain.
+    if (!Array.isArray(kinds) || !Object.hasOwn(this, KIND))
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    return kinds.includes((this as { [KIND]?: string })[KIND]);
+  }
+
+  /** A summary for `JSON.stringify(error)`; the body is left out (it can be 50,000 levels deep). */
+  toJSON(): Record<string, unknown> {
+    const { name, message, url, attempts } = this;
+    const { status, requestId, issues } = this as Partial<APIError & ResponseValidationError>;
+    return { name, message, url, status, requestId, issues, attempts };
+  }
 }
 
 /** The server answered with a non-2xx status. */
@@ -13,15 +54,21 @@ export class APIError extends ChatDashError {
   override name: string = 'APIError';
   /** The HTTP status code. */
   readonly status: number;
-  /** The response headers. */
+  /** The response headers (the key, if echoed, replaced by `[redacted]`). */
   readonly headers: Headers;
   /** The response body: parsed JSON, or text cut to 1,000 characters. */
   readonly body: unknown;
   /** The `x-request-id` response header, if the server sent one. */
   readonly requestId: string | undefined;
 
-  constructor(status: number, headers: Headers, body: unknown, message: string) {
-    super(message);
+  constructor(
+    status: number,
+    headers: Headers,
+    body: unknown,
+    message: string,
+    context?: RequestContext,
+  ) {
+    super(message, context);
     this.status = status;
     this.headers = headers;
     this.body = body;
@@ -34,12 +81,12 @@ export class APIError extends ChatDashError {
     statusText: string,
     headers: Headers,
     body: unknown,
-    target: string,
+    context: RequestContext,
   ): APIError {
     const reason = statusText || REASONS[status] || 'Error';
-    const message = `${status} ${reason}: ${target}`;
+    const message = `${status} ${reason}: GET ${context.url}`;
     const Class = status >= 500 ? InternalServerError : (BY_STATUS[status] ?? APIError);
-    return new Class(status, headers, body, message);
+    return new Class(status, headers, body, message, context);
   }
 }
 
@@ -55,7 +102,7 @@ export class AuthenticationError extends APIError {
 export class PermissionDeniedError extends APIError {
   override name = 'PermissionDeniedError' as const;
 }
-/** 404: no such agent or conversation. */
+/** 404: no such agent or conversation (or a `baseUrl` with a wrong path: the message names the URL). */
 export class NotFoundError extends APIError {
   override name = 'NotFoundError' as const;
 }
@@ -94,6 +141,7 @@ const REASONS: Partial<Record<number, string>> = {
   404: 'Not Found',
   408: 'Request Timeout',
   409: 'Conflict',
+  421: 'Misdirected Request',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -102,12 +150,12 @@ const REASONS: Partial<Record<number, string>> = {
   504: 'Gateway Timeout',
 };
 
-/** No complete response: refused, reset, DNS failure, truncated body. The transport's error is `cause`. */
+/** No complete response: refused, reset, DNS failure, truncated body. The transport's error (sanitized) is `cause`. */
 export class APIConnectionError extends ChatDashError {
   override name: string = 'APIConnectionError';
 }
 
-/** An attempt exceeded `timeoutMs` (waiting for headers or reading the body). */
+/** An attempt exceeded `timeoutMs` (waiting for headers or reading the body), or the call its `deadlineMs`. */
 export class APIConnectionTimeoutError extends APIConnectionError {
   override name = 'APIConnectionTimeoutError' as const;
 }
@@ -117,16 +165,10 @@ export class APIUserAbortError extends ChatDashError {
   override name = 'APIUserAbortError' as const;
 }
 
-/** One problem found in a response body; `path` is a JSON pointer (`''` is the whole body). */
-export interface ValidationIssue {
-  path: string;
-  message: string;
-}
-
-/** A 2xx body that is not a JSON object or (with `validateResponses`) does not match the spec. */
+/** A 2xx body that is not a JSON object, is over `maxResponseBytes`, or (with `validateResponses`) does not match the spec. */
 export class ResponseValidationError extends ChatDashError {
   override name = 'ResponseValidationError' as const;
-  /** Every problem found, e.g. `{ path: '/status', message: 'must be equal to one of the allowed values' }`. */
+  /** Every problem found, e.g. `{ path: '/status', message: 'must be one of "ai", "pending", "human"' }`. */
   readonly issues: ValidationIssue[];
   /** The body as received: parsed JSON, or text cut to 1,000 characters when it is not JSON. */
   readonly body: unknown;
@@ -142,10 +184,10 @@ export class ResponseValidationError extends ChatDashError {
     body: unknown,
     status: number,
     headers: Headers,
-    target: string,
+    context: RequestContext,
   ) {
     const listed = issues.map((i) => `${i.path || '(body)'} ${i.message}`).join('; ');
-    super(`${status} response did not match the spec: ${target}: ${listed}`);
+    super(`${status} response did not match the spec: GET ${context.url}: ${listed}`, context);
     this.issues = issues;
     this.body = body;
     this.status = status;
@@ -153,3 +195,31 @@ export class ResponseValidationError extends ChatDashError {
     this.requestId = headers.get('x-request-id') ?? undefined;
   }
 }
+
+/**
+ * Gives each class its brand and its export name: a bundler renames a class
+ * whose body refers to itself (`APIError.name` was `'_APIError'`).
+ */
+function brand(Class: { prototype: object }, name: string, parent?: { prototype: object }): void {
+  const inherited = parent ? ((parent.prototype as { [KINDS]: string[] })[KINDS] ?? []) : [];
+  Object.defineProperty(Class, 'name', { value: name });
+  Object.defineProperty(Class, KIND, { value: name });
+  Object.defineProperty(Class.prototype, KINDS, { value: [...inherited, name] });
+}
+brand(ChatDashError, 'ChatDashError');
+brand(APIError, 'APIError', ChatDashError);
+for (const [Class, name] of [
+  [BadRequestError, 'BadRequestError'],
+  [AuthenticationError, 'AuthenticationError'],
+  [PermissionDeniedError, 'PermissionDeniedError'],
+  [NotFoundError, 'NotFoundError'],
+  [ConflictError, 'ConflictError'],
+  [UnprocessableEntityError, 'UnprocessableEntityError'],
+  [RateLimitError, 'RateLimitError'],
+  [InternalServerError, 'InternalServerError'],
+] as const)
+  brand(Class, name, APIError);
+brand(APIConnectionError, 'APIConnectionError', ChatDashError);
+brand(APIConnectionTimeoutError, 'APIConnectionTimeoutError', APIConnectionError);
+brand(APIUserAbortError, 'APIUserAbortError', ChatDashError);
+brand(ResponseValidationError, 'ResponseValidationError', ChatDashError);

@@ -3,13 +3,17 @@
  * rule checked before anything is sent. Each message names what is wrong and
  * never quotes the key.
  */
+import type { BudgetNumbers } from './budget.js';
 import { ChatDashError } from './errors.js';
 import type {
   ChatDashClientOptions,
   FetchLike,
   GetConversationParams,
+  LogLevel,
+  Logger,
   RequestOptions,
-} from './client.js';
+  ValidationReport,
+} from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://api.chat-dash.com/v1/public';
 
@@ -18,10 +22,31 @@ export interface Resolved {
   baseUrl: string;
   timeoutMs: number;
   maxRetries: number;
+  maxResponseBytes: number;
+  deadlineMs: number | undefined;
   fetch: FetchLike;
   headers: Record<string, string>;
-  validate: boolean;
+  validate: boolean | 'report';
+  onValidationIssue: ((report: ValidationReport) => void) | undefined;
+  logLevel: LogLevel;
+  logger: Logger;
+  tracing: boolean;
+  retryBudget: BudgetNumbers | false;
+  dedupe: boolean;
 }
+
+/** What a call runs with: the client's settings, overridden per call. */
+export interface CallSettings {
+  signal: AbortSignal | undefined;
+  timeoutMs: number;
+  maxRetries: number;
+  maxResponseBytes: number;
+  deadlineMs: number | undefined;
+}
+
+export const DEFAULT_RETRY_BUDGET = { capacity: 500, retryCost: 5, timeoutCost: 10 } as const;
+const LOG_LEVELS: readonly LogLevel[] = ['off', 'error', 'warn', 'info', 'debug'];
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout treats anything larger as 1 ms
 
 const fail = (message: string): never => {
   throw new ChatDashError(message);
@@ -29,16 +54,24 @@ const fail = (message: string): never => {
 
 export function resolveOptions(options: ChatDashClientOptions): Resolved {
   const where = 'createChatDashClient';
-  if (!isObject(options)) fail(`${where}: options must be an object`);
+  if (!isObject(options)) fail(`${where}: options must be an object, got ${describe(options)}`);
   known(options, CLIENT_OPTIONS, where);
   const {
     apiKey = env('CHATDASH_API_KEY'),
     baseUrl = env('CHATDASH_BASE_URL') ?? DEFAULT_BASE_URL,
     timeoutMs = 30_000,
     maxRetries = 2,
+    maxResponseBytes = 10_485_760,
+    deadlineMs,
     fetch = globalThis.fetch,
     headers = {},
     validateResponses = false,
+    onValidationIssue,
+    logLevel = (env('CHATDASH_LOG') as LogLevel | undefined) ?? 'warn',
+    logger = console,
+    tracing = true,
+    retryBudget = {},
+    dedupe = false,
     dangerouslyAllowBrowser = false,
   } = options;
   const g = globalThis as { window?: unknown; document?: unknown };
@@ -54,62 +87,138 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
       `${where}: apiKey (CHATDASH_API_KEY) is not a valid header value: control or non-ASCII character, or surrounding whitespace`,
     );
   }
-  if (typeof fetch !== 'function') fail(`${where}: fetch must be a function`);
-  if (typeof validateResponses !== 'boolean') fail(`${where}: validateResponses must be a boolean`);
+  if (typeof fetch !== 'function')
+    fail(`${where}: fetch must be a function, got ${describe(fetch)}`);
+  if (validateResponses !== true && validateResponses !== false && validateResponses !== 'report')
+    fail(
+      `${where}: validateResponses must be true, false or 'report', got ${describe(validateResponses)}`,
+    );
+  if (onValidationIssue !== undefined && typeof onValidationIssue !== 'function')
+    fail(`${where}: onValidationIssue must be a function, got ${describe(onValidationIssue)}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    fail(
+      `${where}: logLevel (CHATDASH_LOG) must be one of ${LOG_LEVELS.map((l) => `'${l}'`).join(', ')}, got ${describe(logLevel)}`,
+    );
+  const methods = ['error', 'warn', 'info', 'debug'] as const;
+  if (
+    !isObject(logger) ||
+    methods.some((m) => typeof (logger as Partial<Logger>)[m] !== 'function')
+  )
+    fail(`${where}: logger must have error, warn, info and debug methods`);
+  for (const [name, value] of [
+    ['tracing', tracing],
+    ['dedupe', dedupe],
+  ] as const)
+    if (typeof value !== 'boolean')
+      fail(`${where}: ${name} must be a boolean, got ${describe(value)}`);
   return {
     apiKey: apiKey as string,
     baseUrl: checkBaseUrl(baseUrl),
-    timeoutMs: checkTimeout(timeoutMs),
-    maxRetries: checkRetries(maxRetries),
+    timeoutMs: integer(timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS, where),
+    maxRetries: integer(maxRetries, 'maxRetries', 0, 10, where),
+    maxResponseBytes: integer(maxResponseBytes, 'maxResponseBytes', 1, 2 ** 31 - 1, where),
+    deadlineMs:
+      deadlineMs === undefined
+        ? undefined
+        : integer(deadlineMs, 'deadlineMs', 1, MAX_TIMER_MS, where),
     fetch,
     headers: checkHeaders(headers),
     validate: validateResponses,
+    onValidationIssue,
+    logLevel,
+    logger,
+    tracing,
+    retryBudget: checkBudget(retryBudget, where),
+    dedupe,
   };
 }
 
-export function checkParams(params: GetConversationParams): GetConversationParams {
+export function checkParams(
+  params: GetConversationParams,
+  where = 'getConversation',
+): GetConversationParams {
   if (!isObject(params))
-    fail('getConversation: params must be an object with agentId and conversationId');
-  known(params, PARAMS, 'getConversation');
+    fail(
+      `${where}: params must be an object with agentId and conversationId, got ${describe(params)}`,
+    );
+  known(params, PARAMS, where);
   const { agentId, conversationId, isPlatformId } = params;
   if (isPlatformId !== undefined && typeof isPlatformId !== 'boolean') {
-    fail('getConversation: isPlatformId must be a boolean or absent');
+    fail(`${where}: isPlatformId must be a boolean or absent, got ${describe(isPlatformId)}`);
   }
   return {
-    agentId: checkId(agentId, 'agentId'),
-    conversationId: checkId(conversationId, 'conversationId'),
+    agentId: checkId(agentId, 'agentId', where),
+    conversationId: checkId(conversationId, 'conversationId', where),
     isPlatformId,
   };
 }
 
 export function checkRequestOptions(
   options: RequestOptions,
-  defaults: { timeoutMs: number; maxRetries: number },
-) {
-  if (!isObject(options)) fail('getConversation: options must be an object');
-  known(options, REQUEST_OPTIONS, 'getConversation');
-  const { signal, timeoutMs = defaults.timeoutMs, maxRetries = defaults.maxRetries } = options;
-  // Duck-typed: a signal from another realm or a polyfill is not `instanceof AbortSignal`.
-  if (
-    signal !== undefined &&
-    typeof (signal as Partial<AbortSignal> | null)?.addEventListener !== 'function'
-  ) {
-    fail('getConversation: signal must be an AbortSignal');
+  defaults: Resolved,
+  where = 'getConversation',
+  names: readonly string[] = REQUEST_OPTIONS,
+): CallSettings {
+  if (!isObject(options)) fail(`${where}: options must be an object, got ${describe(options)}`);
+  known(options, names, where);
+  const {
+    signal,
+    timeoutMs = defaults.timeoutMs,
+    maxRetries = defaults.maxRetries,
+    maxResponseBytes = defaults.maxResponseBytes,
+    deadlineMs = defaults.deadlineMs,
+  } = options;
+  // Duck-typed: a signal from another realm or a polyfill is not `instanceof AbortSignal`,
+  // but the client needs all three members.
+  if (signal !== undefined) {
+    const s = signal as Partial<AbortSignal> | null;
+    if (
+      !isObject(s) ||
+      typeof s.aborted !== 'boolean' ||
+      typeof s.addEventListener !== 'function' ||
+      typeof s.removeEventListener !== 'function'
+    )
+      fail(
+        `${where}: signal must be an AbortSignal (aborted, addEventListener, removeEventListener), got ${describe(signal)}`,
+      );
   }
-  return { signal, timeoutMs: checkTimeout(timeoutMs), maxRetries: checkRetries(maxRetries) };
+  return {
+    signal,
+    timeoutMs:
+      timeoutMs === defaults.timeoutMs
+        ? timeoutMs
+        : integer(timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS, where),
+    maxRetries:
+      maxRetries === defaults.maxRetries
+        ? maxRetries
+        : integer(maxRetries, 'maxRetries', 0, 10, where),
+    maxResponseBytes:
+      maxResponseBytes === defaults.maxResponseBytes
+        ? maxResponseBytes
+        : integer(maxResponseBytes, 'maxResponseBytes', 1, 2 ** 31 - 1, where),
+    deadlineMs:
+      deadlineMs === defaults.deadlineMs || deadlineMs === undefined
+        ? deadlineMs
+        : integer(deadlineMs, 'deadlineMs', 1, MAX_TIMER_MS, where),
+  };
+}
+
+/** `getConversations`' `concurrency`: an integer from 1 to 64, default 8. */
+export function checkConcurrency(value: unknown): number {
+  return value === undefined ? 8 : integer(value, 'concurrency', 1, 64, 'getConversations');
 }
 
 // Visible ASCII with inner spaces: no control characters (CR, LF, NUL...) and no surrounding whitespace.
 const HEADER_VALUE = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~\w]+$/;
 
-function checkId(id: unknown, name: string): string {
+function checkId(id: unknown, name: string, where: string): string {
   if (typeof id !== 'string' || id === '')
-    fail(`getConversation: ${name} must be a non-empty string`);
+    fail(`${where}: ${name} must be a non-empty string, got ${describe(id)}`);
   // The URL parser resolves `.` and `..` even percent-encoded: `agentId: '..'` would call /conversations/{id}.
-  if (id === '.' || id === '..') fail(`getConversation: ${name} must not be "${id}"`);
+  if (id === '.' || id === '..') fail(`${where}: ${name} must not be "${id}"`);
   if (!(id as string).isWellFormed())
-    fail(`getConversation: ${name} has a lone surrogate and cannot be encoded`);
+    fail(`${where}: ${name} has a lone surrogate and cannot be encoded`);
   return id as string;
 }
 
@@ -122,10 +231,13 @@ function checkBaseUrl(baseUrl: unknown): string {
     url.username ||
     url.password ||
     url.search ||
-    url.hash
+    url.hash ||
+    // `new URL` drops an empty `#` or `?`: the string still asked for one.
+    /[?#]/.test(baseUrl as string)
   ) {
+    // The URL is not quoted: it may hold credentials.
     fail(
-      `createChatDashClient: baseUrl ${JSON.stringify(baseUrl)} must be an absolute https: URL ` +
+      'createChatDashClient: baseUrl must be an absolute https: URL ' +
         '(http: only for localhost, 127.0.0.0/8 and [::1]) without credentials, query or fragment',
     );
   }
@@ -133,7 +245,8 @@ function checkBaseUrl(baseUrl: unknown): string {
 }
 
 function checkHeaders(headers: unknown): Record<string, string> {
-  if (!isObject(headers)) fail('createChatDashClient: headers must be an object of strings');
+  if (!isObject(headers))
+    fail(`createChatDashClient: headers must be an object of strings, got ${describe(headers)}`);
   const checked: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers as object)) {
     if (
@@ -151,18 +264,42 @@ function checkHeaders(headers: unknown): Record<string, string> {
   return checked;
 }
 
-function checkTimeout(value: unknown): number {
-  // setTimeout treats anything above 2^31-1 ms as 1 ms.
-  if (typeof value !== 'number' || !(value > 0 && value <= 2 ** 31 - 1)) {
-    fail(`timeoutMs must be a positive number of milliseconds, got ${String(value)}`);
-  }
+function checkBudget(budget: unknown, where: string): BudgetNumbers | false {
+  if (budget === false) return false;
+  if (!isObject(budget))
+    return fail(`${where}: retryBudget must be false or an object, got ${describe(budget)}`);
+  known(budget, ['capacity', 'retryCost', 'timeoutCost'], `${where}: retryBudget`);
+  const { capacity, retryCost, timeoutCost } = {
+    ...DEFAULT_RETRY_BUDGET,
+    ...dropUndefined(budget),
+  };
+  return {
+    capacity: integer(capacity, 'retryBudget.capacity', 1, 1_000_000, where),
+    retryCost: integer(retryCost, 'retryBudget.retryCost', 0, 1_000_000, where),
+    timeoutCost: integer(timeoutCost, 'retryBudget.timeoutCost', 0, 1_000_000, where),
+  };
+}
+
+/** The rule, and what came instead with its type: `got string "5000"`. */
+function integer(value: unknown, name: string, min: number, max: number, where: string): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+    fail(`${where}: ${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
   return value as number;
 }
 
-function checkRetries(value: unknown): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0)
-    fail(`maxRetries must be a whole number >= 0, got ${String(value)}`);
-  return value as number;
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  switch (typeof value) {
+    case 'string':
+      return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return `${typeof value} ${String(value)}`;
+    default:
+      return typeof value;
+  }
 }
 
 /** Rejects unknown names, so a typo (`timeout`) does not silently do nothing. */
@@ -171,18 +308,36 @@ function known(object: object, names: readonly string[], where: string): void {
     if (!names.includes(key)) fail(`${where}: unknown option \`${key}\``);
 }
 
+function dropUndefined(object: object): object {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined));
+}
+
 const CLIENT_OPTIONS = [
   'apiKey',
   'baseUrl',
   'timeoutMs',
   'maxRetries',
+  'maxResponseBytes',
+  'deadlineMs',
   'fetch',
   'headers',
   'validateResponses',
+  'onValidationIssue',
+  'logLevel',
+  'logger',
+  'tracing',
+  'retryBudget',
+  'dedupe',
   'dangerouslyAllowBrowser',
 ];
 const PARAMS = ['agentId', 'conversationId', 'isPlatformId'];
-const REQUEST_OPTIONS = ['signal', 'timeoutMs', 'maxRetries'];
+export const REQUEST_OPTIONS = [
+  'signal',
+  'timeoutMs',
+  'maxRetries',
+  'maxResponseBytes',
+  'deadlineMs',
+];
 
 function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

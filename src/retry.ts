@@ -1,7 +1,8 @@
 /**
  * When to retry and how long to wait: DESIGN.md section 4.
  */
-import { APIConnectionError, APIError, APIUserAbortError } from './errors.js';
+import { APIConnectionError, APIError } from './errors.js';
+import type { DelaySource } from './types.js';
 
 const MAX_RETRY_AFTER_MS = 60_000;
 const INITIAL_DELAY_MS = 500;
@@ -15,31 +16,41 @@ export function isRetryable(error: unknown): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
+export interface Delay {
+  ms: number;
+  source: DelaySource;
+}
+
 /**
  * The wait before retry `n` (1, 2, ...): the server's `retry-after-ms`, else
  * `Retry-After` (seconds or an HTTP date) when it lies within 0-60 s; otherwise
  * 0.5 s x 2^(n-1), capped at 8 s, less up to 25 % jitter.
  */
-export function retryDelayMs(
+export function retryDelay(
   n: number,
   headers?: Headers,
   random: () => number = Math.random,
-): number {
-  const asked = headers ? serverDelayMs(headers) : undefined;
-  if (asked !== undefined && asked >= 0 && asked <= MAX_RETRY_AFTER_MS) return asked;
+): Delay {
+  const asked = headers && serverDelay(headers);
+  if (asked) return asked;
   const backoff = Math.min(INITIAL_DELAY_MS * 2 ** (n - 1), MAX_DELAY_MS);
-  return backoff * (1 - 0.25 * random());
+  return { ms: backoff * (1 - 0.25 * random()), source: 'backoff' };
 }
 
-function serverDelayMs(headers: Headers): number | undefined {
+/** The server's own wait (`retry-after-ms`, then `Retry-After`) when it lies within 0-60 s. */
+export function serverDelay(headers: Headers): Delay | undefined {
   const ms = parseNumber(headers.get('retry-after-ms'));
-  if (ms !== undefined) return ms;
+  if (ms !== undefined) return within(ms, 'retry-after-ms');
   const retryAfter = headers.get('retry-after');
   if (retryAfter === null) return undefined;
   const seconds = parseNumber(retryAfter);
-  if (seconds !== undefined) return seconds * 1000;
+  if (seconds !== undefined) return within(seconds * 1000, 'retry-after');
   const date = Date.parse(retryAfter);
-  return Number.isNaN(date) ? undefined : date - Date.now();
+  return Number.isNaN(date) ? undefined : within(date - Date.now(), 'retry-after');
+}
+
+function within(ms: number, source: DelaySource): Delay | undefined {
+  return ms >= 0 && ms <= MAX_RETRY_AFTER_MS ? { ms, source } : undefined;
 }
 
 function parseNumber(value: string | null): number | undefined {
@@ -49,13 +60,20 @@ function parseNumber(value: string | null): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Waits `ms`, or rejects at once with APIUserAbortError when `signal` aborts; leaves no timer behind. */
-export function sleep(ms: number, signal: AbortSignal | undefined, target: string): Promise<void> {
+/**
+ * Waits `ms`, or rejects at once with `aborted()` when `signal` aborts; leaves
+ * no timer or listener behind.
+ */
+export function sleep(
+  ms: number,
+  signal: AbortSignal | undefined,
+  aborted: () => Error,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(target, signal));
+    if (signal?.aborted) return reject(aborted());
     const onAbort = () => {
       clearTimeout(timer);
-      reject(abortError(target, signal));
+      reject(aborted());
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -63,8 +81,4 @@ export function sleep(ms: number, signal: AbortSignal | undefined, target: strin
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-export function abortError(target: string, signal: AbortSignal | undefined): APIUserAbortError {
-  return new APIUserAbortError(`Request was aborted: ${target}`, { cause: signal?.reason });
 }

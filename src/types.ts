@@ -1,22 +1,239 @@
 /**
- * Types only: every type `chatdash-client` exports, and nothing else. The
- * `chatdash-client/types` subpath is built from this file, so its runtime
- * module is empty and a types-only consumer pays nothing.
+ * Every public type, declared here and nowhere else. It imports only
+ * `generated/`, so it is the bottom floor: every other file takes its types
+ * from here, and the `chatdash-client/types` subpath built from it has an
+ * empty runtime module (a types-only consumer pays nothing).
  */
 import type { components } from '../generated/chatdash.js';
 
 export type { components, operations, paths } from '../generated/chatdash.js';
-export type {
-  ChatDashClient,
-  ChatDashClientOptions,
-  FetchLike,
-  GetConversationParams,
-  RequestOptions,
-} from './client.js';
-export type { ValidationIssue } from './errors.js';
 
 /** A conversation as `GET /agents/{agentId}/conversations/{conversationId}` returns it. */
 export type Conversation = components['schemas']['Conversation'];
 
 /** Who is handling the conversation: the AI agent, nobody yet, or a live human. */
 export type ConversationStatus = NonNullable<Conversation['status']>;
+
+/** The subset of `fetch` the client calls: always `fetch(url, init)`. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** One problem found in a response body; `path` is a JSON pointer (`''` is the whole body). */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/** How much the client writes to `logger`. */
+export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
+
+/** Where log lines go: `console` fits, and so do pino, winston and bunyan loggers. */
+export interface Logger {
+  error(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Why the client waited before the next attempt. */
+export type DelaySource = 'retry-after-ms' | 'retry-after' | 'backoff' | 'rate-limit';
+
+/** One attempt of a call, as `attempts` on errors and results lists it. */
+export interface Attempt {
+  /** 1-based. */
+  attempt: number;
+  /** The response status, when a response came. */
+  status?: number;
+  /** The error class name, when the attempt failed without a usable response. */
+  error?: string;
+  /** From sending the request to the last byte of the body (or the failure). */
+  durationMs: number;
+  /**
+   * The wait before the next attempt. On attempt 1 only, when a shared
+   * rate-limit pause held it before it was sent, the wait before it instead.
+   */
+  delayMs?: number;
+  delaySource?: DelaySource;
+}
+
+/** What `onValidationIssue` gets in `validateResponses: 'report'` mode. */
+export interface ValidationReport {
+  issues: ValidationIssue[];
+  /** The full URL called. */
+  url: string;
+  status: number;
+  requestId: string | undefined;
+}
+
+/** The client's retry token bucket (AWS SDK v3 standard mode numbers). */
+export interface RetryBudgetOptions {
+  /** @default 500 */
+  capacity?: number | undefined;
+  /** What a retry after an error response or a connection error costs. @default 5 */
+  retryCost?: number | undefined;
+  /** What a retry after a timeout costs. @default 10 */
+  timeoutCost?: number | undefined;
+}
+
+/** Options for `createChatDashClient`. */
+export interface ChatDashClientOptions {
+  /**
+   * The agency API key, sent verbatim as the `Authorization` header.
+   * @default process.env.CHATDASH_API_KEY
+   */
+  apiKey?: string | undefined;
+  /**
+   * Absolute `https:` URL of the API (`http:` only for loopback hosts). A trailing slash is ignored.
+   * @default process.env.CHATDASH_BASE_URL, else 'https://api.chat-dash.com/v1/public'
+   */
+  baseUrl?: string | undefined;
+  /**
+   * Milliseconds each attempt may take, from sending the request to the last
+   * byte of the body. An integer from 1 to 2_147_483_647.
+   * @default 30_000
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * How many times a failed attempt is retried (connection errors, 408, 409,
+   * 429, 5xx). An integer from 0 to 10.
+   * @default 2
+   */
+  maxRetries?: number | undefined;
+  /**
+   * Any WHATWG-compatible fetch, e.g. `createUndiciFetch()` from `chatdash-client/undici`.
+   * @default globalThis.fetch
+   */
+  fetch?: FetchLike | undefined;
+  /**
+   * Extra headers sent on every request. They cannot replace `Authorization`.
+   * @default no extra headers
+   */
+  headers?: Record<string, string> | undefined;
+  /**
+   * `true`: every 2xx body is checked against the spec's `Conversation`
+   * schema and a mismatch rejects. `'report'`: checked the same way, but a
+   * mismatch only calls `onValidationIssue` and logs a warning.
+   * @default false
+   */
+  validateResponses?: boolean | 'report' | undefined;
+  /**
+   * Called with every schema mismatch in `validateResponses: 'report'` mode.
+   * @default none
+   */
+  onValidationIssue?: ((report: ValidationReport) => void) | undefined;
+  /**
+   * The largest decoded body (bytes, after `Content-Encoding`) a 2xx
+   * response may have. An integer from 1 to 2^31-1.
+   * @default 10_485_760 (10 MiB)
+   */
+  maxResponseBytes?: number | undefined;
+  /**
+   * How much to log.
+   * @default process.env.CHATDASH_LOG, else 'warn'
+   */
+  logLevel?: LogLevel | undefined;
+  /**
+   * Where to log.
+   * @default console
+   */
+  logger?: Logger | undefined;
+  /**
+   * `false` makes no OpenTelemetry span (spans are made only when
+   * `@opentelemetry/api` is installed).
+   * @default true
+   */
+  tracing?: boolean | undefined;
+  /**
+   * The retry token bucket shared by every call on this client, or `false`
+   * for unlimited retries.
+   * @default { capacity: 500, retryCost: 5, timeoutCost: 10 }
+   */
+  retryBudget?: RetryBudgetOptions | false | undefined;
+  /**
+   * Milliseconds a whole call may take, retries and waits included.
+   * @default none
+   */
+  deadlineMs?: number | undefined;
+  /**
+   * `true`: concurrent calls with the same params share one request.
+   * @default false
+   */
+  dedupe?: boolean | undefined;
+  /**
+   * Allow creating a client in a browser-like runtime. The agency key is a server
+   * secret: anyone who can open the page can read it.
+   * @default false
+   */
+  dangerouslyAllowBrowser?: boolean | undefined;
+}
+
+/** What `getConversation` fetches. */
+export interface GetConversationParams {
+  /** The ID of the agent. Any non-empty string but `.` and `..`; sent as one path segment. */
+  agentId: string;
+  /** The ID of the conversation (or its platform ID, with `isPlatformId: true`). */
+  conversationId: string;
+  /** `true`: `conversationId` is the platform's ID. Absent: no query is sent (the server assumes `false`). */
+  isPlatformId?: boolean | undefined;
+}
+
+/** Per-call overrides. */
+export interface RequestOptions {
+  /** Aborting it rejects the call with `APIUserAbortError`, at any moment. */
+  signal?: AbortSignal | undefined;
+  /** Overrides the client's `timeoutMs` for this call. */
+  timeoutMs?: number | undefined;
+  /** Overrides the client's `maxRetries` for this call. */
+  maxRetries?: number | undefined;
+  /** Overrides the client's `maxResponseBytes` for this call. */
+  maxResponseBytes?: number | undefined;
+  /** Overrides the client's `deadlineMs` for this call. */
+  deadlineMs?: number | undefined;
+}
+
+/** Options for `getConversations`. */
+export interface BulkOptions extends RequestOptions {
+  /**
+   * How many calls run at once. An integer from 1 to 64.
+   * @default 8
+   */
+  concurrency?: number | undefined;
+}
+
+/** One item of `getConversations`: the data or the error, with the params it was for. */
+export type BulkResult =
+  | { params: GetConversationParams; data: Conversation; error?: undefined }
+  | { params: GetConversationParams; error: Error; data?: undefined };
+
+/** `getConversationWithResponse`'s result. */
+export interface ConversationWithResponse {
+  data: Conversation;
+  /** The response; its body has been read already. */
+  response: Response;
+  /** The `x-request-id` response header. */
+  requestId: string | undefined;
+  /** Every attempt the call made. */
+  attempts: Attempt[];
+}
+
+export interface ChatDashClient {
+  /** The API base URL this client calls (never includes the key). */
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  /** Fetches one conversation. Rejects with a `ChatDashError` subclass; never throws synchronously. Bound. */
+  getConversation(params: GetConversationParams, options?: RequestOptions): Promise<Conversation>;
+  /** The same, with the raw `Response` (body already read), the `x-request-id` header and the attempts. */
+  getConversationWithResponse(
+    params: GetConversationParams,
+    options?: RequestOptions,
+  ): Promise<ConversationWithResponse>;
+  /**
+   * Fetches many conversations, `concurrency` at a time, yielding one item per
+   * input in input order; a failure is an item, not a rejection. Leaving the
+   * loop early aborts what is in flight and stops reading `params`.
+   */
+  getConversations(
+    params: Iterable<GetConversationParams> | AsyncIterable<GetConversationParams>,
+    options?: BulkOptions,
+  ): AsyncIterable<BulkResult>;
+}

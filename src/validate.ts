@@ -4,7 +4,7 @@
  * The client imports this module lazily, so clients without validation never load it.
  */
 import { validateConversation as check } from '../generated/validate-conversation.js';
-import type { ValidationIssue } from './errors.js';
+import type { ValidationIssue } from './types.js';
 
 /** Every way `body` differs from the spec, as JSON-pointer issues; empty when it matches. */
 export function validateConversation(body: unknown): ValidationIssue[] {

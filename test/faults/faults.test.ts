@@ -69,7 +69,7 @@ describe('connection faults', () => {
     expect(error).not.toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.cause).toBeInstanceOf(Error);
     expect(error.message).toMatch(
-      /^Connection error: GET \/agents\/agent_1\/conversations\/conv_1: /,
+      /^Connection error: GET http:\/\/127\.0\.0\.1:\d+\/agents\/agent_1\/conversations\/conv_1: /,
     );
     expect(server.requests).toHaveLength(3);
   });
@@ -157,7 +157,9 @@ describe('error statuses', () => {
     const error = await failure(client(server.baseUrl).getConversation(params));
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toMatchObject({ requestId: 'req_404', body: { error: 'not found' } });
-    expect(error.message).toBe('404 Not Found: GET /agents/agent_1/conversations/conv_1');
+    expect(error.message).toBe(
+      `404 Not Found: GET ${server.baseUrl}/agents/agent_1/conversations/conv_1`,
+    );
     expect(server.requests).toHaveLength(1);
   });
 
@@ -238,7 +240,7 @@ describe('timeouts', () => {
     );
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.message).toBe(
-      'Request timed out after 200 ms: GET /agents/agent_1/conversations/conv_1',
+      `Request timed out after 200 ms: GET ${server.baseUrl}/agents/agent_1/conversations/conv_1`,
     );
     expect(seconds).toBeGreaterThanOrEqual(0.15);
     expect(seconds).toBeLessThan(2.5);

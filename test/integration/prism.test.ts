@@ -39,7 +39,7 @@ describe('against the Prism mock of the spec', () => {
     expect(error).toBeInstanceOf(InternalServerError);
     expect(error).toMatchObject({ status: 500, body: { error: 'An unexpected error occurred' } });
     expect((error as Error).message).toBe(
-      '500 Internal Server Error: GET /agents/agent_1/conversations/conv_1',
+      `500 Internal Server Error: GET ${baseUrl}/agents/agent_1/conversations/conv_1`,
     );
   });
 

@@ -62,7 +62,9 @@ describe('the status -> error class mapping', () => {
     expect(error.headers).toBeInstanceOf(Headers);
     expect(error.body).toEqual({ error: 'nope' });
     expect(error.requestId).toBe('req_1');
-    expect(error.message).toBe(`${status} ${reason}: GET /agents/a1/conversations/c1`);
+    expect(error.message).toBe(
+      `${status} ${reason}: GET https://api.chat-dash.com/v1/public/agents/a1/conversations/c1`,
+    );
   });
 
   it('uses the server’s reason phrase when there is one', async () => {
@@ -70,7 +72,7 @@ describe('the status -> error class mapping', () => {
       () => new Response('{}', { status: 404, statusText: 'No Such Conversation' }),
     );
     await expect(chatdash.getConversation(params)).rejects.toThrow(
-      '404 No Such Conversation: GET /agents/a1/conversations/c1',
+      '404 No Such Conversation: GET https://api.chat-dash.com/v1/public/agents/a1/conversations/c1',
     );
   });
 
@@ -87,7 +89,7 @@ describe('the status -> error class mapping', () => {
   it('includes the query in the message', async () => {
     const { chatdash } = clientAnswering(() => json(404, {}));
     await expect(chatdash.getConversation({ ...params, isPlatformId: true })).rejects.toThrow(
-      '404 Not Found: GET /agents/a1/conversations/c1?isPlatformId=true',
+      '404 Not Found: GET https://api.chat-dash.com/v1/public/agents/a1/conversations/c1?isPlatformId=true',
     );
   });
 });
@@ -130,7 +132,7 @@ describe('the error classes', () => {
     expect(new APIUserAbortError('a')).not.toBeInstanceOf(APIConnectionError);
   });
 
-  it('turns a failing fetch into APIConnectionError with the original as cause', async () => {
+  it('turns a failing fetch into APIConnectionError with a sanitized copy of the original as cause', async () => {
     const boom = new TypeError('fetch failed', {
       cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
     });
@@ -141,7 +143,15 @@ describe('the error classes', () => {
       .catch((e: unknown) => e)) as APIConnectionError;
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error).not.toBeInstanceOf(TypeError);
-    expect(error.cause).toBe(boom);
-    expect(error.message).toBe('Connection error: GET /agents/a1/conversations/c1: ECONNREFUSED');
+    // A copy, not the original: a custom fetch's error may quote the key (DESIGN section 8).
+    expect(error.cause).not.toBe(boom);
+    expect(error.cause).toMatchObject({
+      name: 'TypeError',
+      message: 'fetch failed',
+      cause: { message: 'connect', code: 'ECONNREFUSED' },
+    });
+    expect(error.message).toBe(
+      'Connection error: GET https://api.chat-dash.com/v1/public/agents/a1/conversations/c1: ECONNREFUSED',
+    );
   });
 });

@@ -7,7 +7,9 @@ import {
   ChatDashError,
   ResponseValidationError,
 } from '../../src/errors.js';
-import { isRetryable, retryDelayMs } from '../../src/retry.js';
+import { isRetryable, retryDelay } from '../../src/retry.js';
+
+const retryDelayMs = (...args: Parameters<typeof retryDelay>) => retryDelay(...args).ms;
 
 const headers = (init: Record<string, string>) => new Headers(init);
 const noJitter = () => 0;

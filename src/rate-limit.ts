@@ -1,0 +1,21 @@
+/**
+ * The shared rate-limit pause: when the server says "wait" (a 429 or 503 with
+ * `retry-after-ms` / `Retry-After` within 0-60 s), every attempt of every call
+ * on the client waits until then, new calls included, instead of each call
+ * finding out on its own (octokit/plugin-throttling.js#629 asks for exactly this).
+ */
+export class RateLimitGate {
+  #until = 0;
+
+  /** Holds every attempt for `ms` from now (a later moment wins). Returns true when this extended the pause. */
+  pause(ms: number, now = Date.now()): boolean {
+    if (now + ms <= this.#until) return false;
+    this.#until = now + ms;
+    return true;
+  }
+
+  /** How long an attempt starting now must wait; 0 when there is no pause. */
+  remaining(now = Date.now()): number {
+    return this.#until > now ? this.#until - now : 0;
+  }
+}

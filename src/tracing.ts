@@ -1,0 +1,91 @@
+/**
+ * OpenTelemetry spans, following the stable HTTP client semantic conventions:
+ * one INTERNAL span per call, one CLIENT span per attempt, and the active
+ * context's `traceparent` on each request. `@opentelemetry/api` is an optional
+ * peer dependency, loaded here and nowhere else, only by a client with
+ * `tracing` on; without it nothing is loaded and nothing costs.
+ */
+import { VERSION } from './version.js';
+
+type Api = typeof import('@opentelemetry/api');
+type Span = import('@opentelemetry/api').Span;
+type Context = import('@opentelemetry/api').Context;
+
+const TEMPLATE = '/agents/{agentId}/conversations/{conversationId}';
+// SpanKind and SpanStatusCode values, so that no enum is read from a module that may be absent.
+const INTERNAL = 0;
+const CLIENT = 2;
+const ERROR = 2;
+
+/** `null`: looked for and not installed. */
+let api: Api | null | undefined;
+let loading: Promise<unknown> | undefined;
+
+/** Starts loading the API once per process; resolves at once when already tried. */
+export function loadTracing(): Promise<unknown> | undefined {
+  if (api !== undefined) return undefined;
+  return (loading ??= import('@opentelemetry/api').then(
+    (module: Api & { default?: Api }) => {
+      // A CommonJS build of the API arrives as `default` through import().
+      api = module.trace ? module : (module.default ?? null);
+    },
+    () => {
+      api = null;
+    },
+  ));
+}
+
+export interface AttemptSpan {
+  end(status: number | undefined, errorType: string | undefined): void;
+}
+
+export interface CallSpan {
+  /** Starts attempt `n`'s CLIENT span and writes the trace context into `headers`. */
+  attempt(n: number, headers: Record<string, string>): AttemptSpan;
+  end(error: Error | undefined): void;
+}
+
+/** The call's INTERNAL span, a child of the caller's active span; `undefined` without the API. */
+export function startCall(url: string): CallSpan | undefined {
+  if (!api) return undefined;
+  const { trace, context, propagation } = api;
+  const tracer = trace.getTracer('chatdash-client', VERSION);
+  const active = context.active();
+  const call = tracer.startSpan('chatdash.getConversation', { kind: INTERNAL }, active);
+  const callContext: Context = trace.setSpan(active, call);
+  const recording = call.isRecording();
+  const target = recording ? new URL(url) : undefined;
+  return {
+    attempt(n, headers) {
+      const span: Span = tracer.startSpan(`GET ${TEMPLATE}`, { kind: CLIENT }, callContext);
+      propagation.inject(trace.setSpan(callContext, span), headers);
+      if (span.isRecording() && target) {
+        span.setAttributes({
+          'http.request.method': 'GET',
+          'url.full': url,
+          'url.template': TEMPLATE,
+          'server.address': target.hostname.replace(/^\[|\]$/g, ''),
+          'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
+        });
+        if (n > 1) span.setAttribute('http.request.resend_count', n - 1);
+      }
+      return {
+        end(status, errorType) {
+          if (status !== undefined) span.setAttribute('http.response.status_code', status);
+          if (errorType !== undefined) {
+            span.setAttribute('error.type', errorType);
+            span.setStatus({ code: ERROR });
+          }
+          span.end();
+        },
+      };
+    },
+    end(error) {
+      if (error) {
+        call.setAttribute('error.type', error.name);
+        call.setStatus({ code: ERROR, message: error.message });
+      }
+      call.end();
+    },
+  };
+}

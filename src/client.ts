@@ -15,8 +15,8 @@ import {
   APIConnectionTimeoutError,
   APIError,
   APIUserAbortError,
-  ChatDashError,
   ResponseValidationError,
+  type ChatDashError,
   type RequestContext,
 } from './errors.js';
 import { Log, loggedHeaders } from './log.js';
@@ -173,7 +173,7 @@ class ChatDashClientImpl implements ChatDashClient {
   }
 
   async #run(url: string, settings: CallSettings): Promise<Outcome> {
-    const { signal, maxRetries, deadlineMs } = settings;
+    const { signal, deadlineMs } = settings;
     const attempts: Attempt[] = [];
     const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
     const span = this.#settings.tracing ? startCall(url) : undefined;

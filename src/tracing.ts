@@ -7,9 +7,10 @@
  */
 import { VERSION } from './version.js';
 
-type Api = typeof import('@opentelemetry/api');
-type Span = import('@opentelemetry/api').Span;
-type Context = import('@opentelemetry/api').Context;
+import type * as OpenTelemetry from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
+
+type Api = typeof OpenTelemetry;
 
 const TEMPLATE = '/agents/{agentId}/conversations/{conversationId}';
 // SpanKind and SpanStatusCode values, so that no enum is read from a module that may be absent.

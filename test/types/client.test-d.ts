@@ -2,6 +2,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import {
   createChatDashClient,
   type APIError,
+  type Attempt,
   type ChatDashClient,
   type ChatDashClientOptions,
   type Conversation,
@@ -26,13 +27,14 @@ describe('the public client types', () => {
     ).resolves.toEqualTypeOf<Conversation>();
   });
 
-  it('resolves getConversationWithResponse to data, response and requestId', () => {
+  it('resolves getConversationWithResponse to data, response, requestId and attempts', () => {
     expectTypeOf(
       chatdash.getConversationWithResponse({ agentId: 'a', conversationId: 'c' }),
     ).resolves.toEqualTypeOf<{
       data: Conversation;
       response: Response;
       requestId: string | undefined;
+      attempts: Attempt[];
     }>();
   });
 
@@ -46,11 +48,13 @@ describe('the public client types', () => {
     expectTypeOf<GetConversationParams['isPlatformId']>().toEqualTypeOf<boolean | undefined>();
   });
 
-  it('accepts per-call signal, timeoutMs and maxRetries', () => {
+  it('accepts per-call signal, timeoutMs, maxRetries, maxResponseBytes and deadlineMs', () => {
     expectTypeOf<RequestOptions>().toEqualTypeOf<{
       signal?: AbortSignal | undefined;
       timeoutMs?: number | undefined;
       maxRetries?: number | undefined;
+      maxResponseBytes?: number | undefined;
+      deadlineMs?: number | undefined;
     }>();
   });
 

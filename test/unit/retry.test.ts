@@ -78,9 +78,14 @@ describe('isRetryable', () => {
     for (const status of [300, 302, 400, 401, 403, 404, 410, 422])
       expect(isRetryable(apiError(status))).toBe(false);
     expect(isRetryable(new APIUserAbortError('x'))).toBe(false);
-    expect(isRetryable(new ResponseValidationError([], null, 200, new Headers(), 'GET /'))).toBe(
-      false,
-    );
+    expect(
+      isRetryable(
+        new ResponseValidationError([], null, 200, new Headers(), {
+          url: 'https://x/',
+          attempts: [],
+        }),
+      ),
+    ).toBe(false);
     expect(isRetryable(new ChatDashError('bad input'))).toBe(false);
     expect(isRetryable(new TypeError('x'))).toBe(false);
   });

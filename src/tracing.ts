@@ -26,9 +26,10 @@ let loading: Promise<unknown> | undefined;
 export function loadTracing(): Promise<unknown> | undefined {
   if (api !== undefined) return undefined;
   return (loading ??= import('@opentelemetry/api').then(
-    (module: Api & { default?: Api }) => {
-      // A CommonJS build of the API arrives as `default` through import().
-      api = module.trace ? module : (module.default ?? null);
+    (module: unknown) => {
+      // A CommonJS build of the API can arrive as `default` through import().
+      const found = module as Partial<Api> & { default?: Partial<Api> };
+      api = (found.trace ? found : found.default?.trace ? found.default : null) as Api | null;
     },
     () => {
       api = null;

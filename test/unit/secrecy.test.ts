@@ -86,4 +86,84 @@ describe('the API key', () => {
       expect(everythingShown(e)).not.toContain(KEY);
     }
   });
+
+  // A custom fetch (an axios adapter, a proxy wrapper) may quote the request anywhere.
+  it.each([
+    ['its message', () => new Error(`request failed with Authorization: ${KEY}`)],
+    [
+      'a property (config.headers.authorization)',
+      () =>
+        Object.assign(new Error('Request failed'), {
+          config: { url: 'https://x', headers: { authorization: KEY, accept: 'application/json' } },
+          [KEY]: 'a key named after the key',
+        }),
+    ],
+    [
+      'a nested cause',
+      () =>
+        new Error('outer', {
+          cause: new TypeError('middle', {
+            cause: Object.assign(new Error(`inner ${KEY}`), { code: 'ECONNRESET', header: KEY }),
+          }),
+        }),
+    ],
+    ['a thrown plain object', () => ({ message: 'not an Error', headers: { authorization: KEY } })],
+    ['a thrown string', () => `failed: ${KEY}`],
+  ])('is in no view of an error whose custom fetch threw the key in %s', async (_, thrown) => {
+    const client = createChatDashClient({
+      apiKey: KEY,
+      fetch: () => Promise.reject(thrown()),
+      maxRetries: 0,
+    });
+    const error = await client.getConversation(params).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'APIConnectionError' });
+    expect((error as Error).cause).toBeDefined();
+    expect(everythingShown(error)).not.toContain(KEY);
+    expect(everythingShown(error)).not.toContain(KEY.slice(0, 12));
+  });
+
+  it('keeps what a sanitized cause says besides the key (name, code, nested causes)', async () => {
+    const thrown = new TypeError(`fetch failed for ${KEY}`, {
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
+    const client = createChatDashClient({
+      apiKey: KEY,
+      fetch: () => Promise.reject(thrown),
+      maxRetries: 0,
+    });
+    const error = (await client.getConversation(params).catch((e: unknown) => e)) as Error;
+    expect(error.cause).toMatchObject({
+      name: 'TypeError',
+      message: 'fetch failed for [redacted]',
+      cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' },
+    });
+  });
+
+  it('survives a custom fetch error with a cycle and a throwing getter', async () => {
+    const thrown = new Error(`cyclic ${KEY}`) as Error & { self?: unknown };
+    thrown.self = thrown;
+    Object.defineProperty(thrown, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error(KEY);
+      },
+    });
+    const client = createChatDashClient({
+      apiKey: KEY,
+      fetch: () => Promise.reject(thrown),
+      maxRetries: 0,
+    });
+    const error = await client.getConversation(params).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'APIConnectionError' });
+    expect(everythingShown(error)).not.toContain(KEY);
+  });
+
+  it('is in no view of the abort error when the abort reason quotes it', async () => {
+    const client = createChatDashClient({ apiKey: KEY, fetch: () => new Promise(() => {}) });
+    const error = await client
+      .getConversation(params, { signal: AbortSignal.abort(new Error(`aborted ${KEY}`)) })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'APIUserAbortError' });
+    expect(everythingShown(error)).not.toContain(KEY);
+  });
 });

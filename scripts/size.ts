@@ -12,10 +12,16 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const ENTRY_LIMIT_BYTES = 4 * 1024;
+// Raised from 4 KB when the client gained bounded reading, redaction, logging,
+// tracing, the retry budget, the rate-limit pause, bulk calls and de-duplication
+// (DESIGN sections 8-10): 8.6 KB measured; the cap guards against regressions.
+export const ENTRY_LIMIT_BYTES = 10 * 1024;
 
-/** Regression cap for the whole one-call bundle, openapi-fetch (~2.6 KB of it) included. */
-export const TOTAL_LIMIT_BYTES = 7 * 1024;
+/**
+ * Regression cap for the whole one-call bundle, openapi-fetch included (only
+ * its URL serializers are used now: ~1.1 KB of it).
+ */
+export const TOTAL_LIMIT_BYTES = 11 * 1024;
 
 export interface SizeReport {
   /** This package's own code that a one-call program loads (dependencies left external). */
@@ -55,7 +61,10 @@ async function bundle(
       outdir: join(dir, 'out'),
       metafile: true,
       logLevel: 'silent',
-      ...(dependenciesExternal ? { external: ['openapi-fetch', 'ajv-formats'] } : {}),
+      // The OpenTelemetry API is an optional peer that the app installs (or not): never ours to count.
+      external: dependenciesExternal
+        ? ['openapi-fetch', 'ajv-formats', '@opentelemetry/api']
+        : ['@opentelemetry/api'],
     });
     // The program's own output plus the chunks it imports statically is what
     // every consumer loads; the rest is split off behind the validator's import().

@@ -84,7 +84,12 @@ describe('createChatDashClient options', () => {
     ['plain http to a remote host', 'http://api.chat-dash.com/v1/public'],
     ['plain http to a private address', 'http://10.0.0.5:8080'],
     ['credentials in the URL', 'https://user:pass@api.chat-dash.com'],
+    ['a username alone in the URL', 'https://user@api.chat-dash.com'],
+    ['a password alone in the URL', 'https://:pass@api.chat-dash.com'],
     ['a query string', 'https://api.chat-dash.com/v1?x=1'],
+    ['an empty query', 'https://api.chat-dash.com/v1?'],
+    ['a fragment', 'https://api.chat-dash.com/v1#top'],
+    ['an empty fragment', 'https://api.chat-dash.com/v1#'],
     ['an empty string', ''],
   ])('rejects %s as baseUrl', (_, baseUrl) => {
     expect(creationError({ apiKey: KEY, baseUrl }).message).toContain('baseUrl');

@@ -17,7 +17,6 @@ import {
   APIUserAbortError,
   ResponseValidationError,
   type ChatDashError,
-  type RequestContext,
 } from './errors.js';
 import { Log, loggedHeaders } from './log.js';
 import {
@@ -40,6 +39,7 @@ import type {
   Conversation,
   ConversationWithResponse,
   GetConversationParams,
+  RequestContext,
   RequestOptions,
   ValidationIssue,
 } from './types.js';

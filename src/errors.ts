@@ -2,7 +2,7 @@
  * Every error the client rejects with. One file, one factory (`APIError.from`)
  * choosing the status subclass, as in openai-node's `core/error.ts`.
  */
-import type { Attempt, ValidationIssue } from './types.js';
+import type { RequestContext, ValidationIssue } from './types.js';
 
 // Note: a service can load this package twice, once as ESM and once as CJS (a
 // CommonJS dependency requires it): the dual-package hazard. Each copy has its
@@ -11,21 +11,13 @@ import type { Attempt, ValidationIssue } from './types.js';
 const KINDS = Symbol.for('chatdash-client.error.kinds');
 const KIND = Symbol.for('chatdash-client.error.kind');
 
-/** What every error from a request carries besides its message. */
-export interface RequestContext {
-  /** The full URL called (it never holds the key). */
-  url: string;
-  /** Every attempt the call made, the failed one last. */
-  attempts: Attempt[];
-}
-
 /** The base class: also thrown as-is for invalid options or params, before any request. */
 export class ChatDashError extends Error {
   override name: string = 'ChatDashError';
   /** The full URL called; `undefined` for errors raised before a request is built. */
   url: string | undefined;
   /** Every attempt the call made; empty for errors raised before any request. */
-  attempts: Attempt[] = [];
+  attempts: RequestContext['attempts'] = [];
 
   constructor(message?: string, options?: ErrorOptions & Partial<RequestContext>) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });

@@ -55,6 +55,14 @@ export interface Attempt {
   delaySource?: DelaySource;
 }
 
+/** What every error from a request carries besides its message. */
+export interface RequestContext {
+  /** The full URL called (it never holds the key). */
+  url: string;
+  /** Every attempt the call made, the failed one last. */
+  attempts: Attempt[];
+}
+
 /** What `onValidationIssue` gets in `validateResponses: 'report'` mode. */
 export interface ValidationReport {
   issues: ValidationIssue[];

@@ -47,30 +47,48 @@ export interface CallSpan {
   end(error: Error | undefined): void;
 }
 
+let tracer: OpenTelemetry.Tracer | undefined;
+
 /** The call's INTERNAL span, a child of the caller's active span; `undefined` without the API. */
 export function startCall(url: string): CallSpan | undefined {
   if (!api) return undefined;
   const { trace, context, propagation } = api;
-  const tracer = trace.getTracer('chatdash-client', VERSION);
+  // A ProxyTracer: it picks up a provider registered later, so one per process will do.
+  tracer ??= trace.getTracer('chatdash-client', VERSION);
   const active = context.active();
   const call = tracer.startSpan('chatdash.getConversation', { kind: INTERNAL }, active);
+  if (!call.isRecording()) {
+    // No provider (the common case in production without tracing): no spans to
+    // make, only an upstream trace context to pass on, if there is one.
+    if (!api.isSpanContextValid(call.spanContext())) return undefined;
+    return {
+      attempt(_, headers) {
+        propagation.inject(active, headers);
+        return NOTHING;
+      },
+      end() {},
+    };
+  }
   const callContext: Context = trace.setSpan(active, call);
-  const recording = call.isRecording();
-  const target = recording ? new URL(url) : undefined;
+  const target = new URL(url);
+  const attributes = {
+    'http.request.method': 'GET',
+    'url.full': url,
+    'url.template': TEMPLATE,
+    'server.address': target.hostname.replace(/^\[|\]$/g, ''),
+    'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
+  };
   return {
     attempt(n, headers) {
-      const span: Span = tracer.startSpan(`GET ${TEMPLATE}`, { kind: CLIENT }, callContext);
+      const span: Span = tracer!.startSpan(
+        `GET ${TEMPLATE}`,
+        {
+          kind: CLIENT,
+          attributes: n > 1 ? { ...attributes, 'http.request.resend_count': n - 1 } : attributes,
+        },
+        callContext,
+      );
       propagation.inject(trace.setSpan(callContext, span), headers);
-      if (span.isRecording() && target) {
-        span.setAttributes({
-          'http.request.method': 'GET',
-          'url.full': url,
-          'url.template': TEMPLATE,
-          'server.address': target.hostname.replace(/^\[|\]$/g, ''),
-          'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
-        });
-        if (n > 1) span.setAttribute('http.request.resend_count', n - 1);
-      }
       return {
         end(status, errorType) {
           if (status !== undefined) span.setAttribute('http.response.status_code', status);
@@ -91,3 +109,5 @@ export function startCall(url: string): CallSpan | undefined {
     },
   };
 }
+
+const NOTHING: AttemptSpan = { end() {} };

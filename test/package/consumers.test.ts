@@ -4,11 +4,12 @@
  * (ESM and CJS) and bundler, and run for real in ESM and CJS.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrism, stopPrism } from '../../scripts/prism.js';
 import { measure, ENTRY_LIMIT_BYTES, TOTAL_LIMIT_BYTES } from '../../scripts/size.js';
 
 const run = promisify(execFile);
@@ -17,7 +18,7 @@ const tsc = join(repo, 'node_modules/typescript/bin/tsc');
 let root: string;
 
 const consumerCode = `
-import { createChatDashClient, NotFoundError, APIError, type Conversation, type ChatDashClientOptions } from 'chatdash-client';
+import { createChatDashClient, NotFoundError, APIError, VERSION, type Conversation, type ChatDashClientOptions } from 'chatdash-client';
 import type { Conversation as TypesOnly, ConversationStatus, paths, ChatDashClient, GetConversationParams } from 'chatdash-client/types';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
 
@@ -40,7 +41,8 @@ export async function main(): Promise<Conversation> {
     await mock.close();
   }
 }
-export { path };
+const version: string = VERSION;
+export { path, version };
 `;
 
 const tsconfig = (module: string, moduleResolution: string) =>
@@ -84,9 +86,14 @@ async function compile(dir: string) {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'chatdash-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', root], {
-    cwd: repo,
-  });
+  // --ignore-scripts: dist/ is already built (npm test builds first), and prepack's
+  // rebuild would empty dist/ under the CLI tests running beside this file.
+  // pack.test.ts checks prepack itself, on a copy of the checkout.
+  const { stdout } = await run(
+    'npm',
+    ['pack', '--json', '--ignore-scripts', '--pack-destination', root],
+    { cwd: repo },
+  );
   const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
   const installed = join(root, 'node_modules/chatdash-client');
   await mkdir(installed, { recursive: true });
@@ -161,8 +168,70 @@ console.log(JSON.stringify({ esm: Object.keys(esm), cjs: Object.keys(cjs) }));`,
     expect(JSON.parse(stdout)).toEqual({ esm: [], cjs: [] });
   });
 
+  it("exports VERSION, equal to package.json's version, from the ESM and the CommonJS build", async () => {
+    await writeFile(
+      join(root, 'version.mjs'),
+      `import { createRequire } from 'node:module';
+import { VERSION } from 'chatdash-client';
+const require = createRequire(import.meta.url);
+console.log(JSON.stringify({
+  esm: VERSION,
+  cjs: require('chatdash-client').VERSION,
+  packed: require('chatdash-client/package.json').version,
+}));`,
+    );
+    const { stdout } = await run(process.execPath, [join(root, 'version.mjs')]);
+    const { version } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(JSON.parse(stdout)).toEqual({ esm: version, cjs: version, packed: version });
+  });
+
+  it("exports the vendored spec as chatdash-client/spec.yaml, for Prism in a consumer's tests", async () => {
+    await writeFile(
+      join(root, 'spec-path.cjs'),
+      `console.log(require.resolve('chatdash-client/spec.yaml'));`,
+    );
+    await writeFile(
+      join(root, 'spec-path.mjs'),
+      `import { fileURLToPath } from 'node:url';
+console.log(fileURLToPath(import.meta.resolve('chatdash-client/spec.yaml')));`,
+    );
+    const shipped = await realpath(join(root, 'node_modules/chatdash-client/spec/chatdash.yaml'));
+    for (const file of ['spec-path.cjs', 'spec-path.mjs']) {
+      const { stdout } = await run(process.execPath, [join(root, file)]);
+      expect(stdout.trim(), file).toBe(shipped);
+    }
+    expect(await readFile(shipped, 'utf8')).toBe(
+      await readFile(join(repo, 'spec/chatdash.yaml'), 'utf8'),
+    );
+
+    // A consumer's test set-up: Prism from the resolved path, the packed client against it.
+    const { url, child } = await startPrism(shipped);
+    try {
+      await writeFile(
+        join(root, 'prism.mjs'),
+        `import { createChatDashClient } from 'chatdash-client';
+const client = createChatDashClient({ apiKey: 'ck_consumer_prism', baseUrl: process.argv[2], validateResponses: true });
+console.log(JSON.stringify(await client.getConversation({ agentId: 'agent_1', conversationId: 'conv_1' })));`,
+      );
+      const { stdout } = await run(process.execPath, [join(root, 'prism.mjs'), url]);
+      // Prism's static answer, fetched directly: the client passed it through unchanged.
+      const direct = await fetch(`${url}/agents/agent_1/conversations/conv_1`, {
+        headers: { Authorization: 'ck_consumer_prism' },
+      });
+      expect(direct.status).toBe(200);
+      expect(JSON.parse(stdout)).toEqual(await direct.json());
+      expect(JSON.parse(stdout)).toMatchObject({ _id: expect.any(String), status: 'ai' });
+    } finally {
+      await stopPrism(child);
+    }
+  });
+
   it('ships only dist, spec and the README (no tests, sources or secrets)', async () => {
-    const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: repo });
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: repo,
+    });
     const [{ files }] = JSON.parse(stdout) as [{ files: { path: string }[] }];
     const tops = new Set(files.map((f) => f.path.split('/')[0]));
     expect([...tops].sort()).toEqual(['README.md', 'dist', 'package.json', 'spec']);

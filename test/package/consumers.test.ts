@@ -29,17 +29,16 @@ type Path = keyof paths;
 const path: Path = '/agents/{agentId}/conversations/{conversationId}';
 
 export async function main(): Promise<Conversation> {
-  const mock = await startMockChatDash({ conversations: [sample] });
-  try {
-    const chatdash: ChatDashClient = createChatDashClient({ ...options, apiKey: 'ck_consumer', baseUrl: mock.baseUrl });
-    const params: GetConversationParams = { agentId: 'agent_0001', conversationId: 'conv_0001' };
-    const found = await chatdash.getConversation(params);
-    const missing = await chatdash.getConversation({ agentId: 'agent_0001', conversationId: 'nope' }).catch((e: unknown) => e);
-    if (!(missing instanceof NotFoundError) || !(missing instanceof APIError) || missing.status !== 404) throw new Error('expected NotFoundError');
-    return found;
-  } finally {
-    await mock.close();
-  }
+  await using mock = await startMockChatDash({ conversations: [sample] });
+  mock.set({ _id: 'conv_bad', agentId: 'agent_0001', status: 'closed' });
+  mock.failNext(1, { status: 503, retryAfterMs: 0 });
+  const chatdash: ChatDashClient = createChatDashClient({ ...options, apiKey: 'ck_consumer', baseUrl: mock.baseUrl });
+  const params: GetConversationParams = { agentId: 'agent_0001', conversationId: 'conv_0001' };
+  const found = await chatdash.getConversation(params);
+  const missing = await chatdash.getConversation({ agentId: 'agent_0001', conversationId: 'nope' }).catch((e: unknown) => e);
+  if (!(missing instanceof NotFoundError) || !(missing instanceof APIError) || missing.status !== 404) throw new Error('expected NotFoundError');
+  mock.reset();
+  return found;
 }
 const version: string = VERSION;
 export { path, version };
@@ -131,13 +130,14 @@ describe('the packed package', () => {
     expect(await compile(dir)).toContain("Property 'agentId' is missing");
   });
 
-  it('runs in ESM and in CommonJS, with validation, against the testing mock', async () => {
+  // Node 20 cannot parse `await using`, so the scripts call what it calls on leaving the block.
+  it('runs in ESM and in CommonJS, with validation, against the testing mock, which closes by Symbol.asyncDispose', async () => {
     const esm = `import { createChatDashClient, ChatDashError } from 'chatdash-client';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
 const mock = await startMockChatDash({ conversations: [makeConversation()] });
 const client = createChatDashClient({ apiKey: 'ck_esm', baseUrl: mock.baseUrl, validateResponses: true });
 const c = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
-await mock.close();
+await mock[Symbol.asyncDispose]();
 console.log(JSON.stringify({ id: c._id, base: typeof ChatDashError }));`;
     const cjs = `const { createChatDashClient, ChatDashError } = require('chatdash-client');
 const { makeConversation, startMockChatDash } = require('chatdash-client/testing');
@@ -145,7 +145,7 @@ const { makeConversation, startMockChatDash } = require('chatdash-client/testing
   const mock = await startMockChatDash({ conversations: [makeConversation()] });
   const client = createChatDashClient({ apiKey: 'ck_cjs', baseUrl: mock.baseUrl, validateResponses: true });
   const c = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
-  await mock.close();
+  await mock[Symbol.asyncDispose]();
   console.log(JSON.stringify({ id: c._id, base: typeof ChatDashError }));
 })();`;
     await writeFile(join(root, 'run.mjs'), esm);

@@ -1,5 +1,5 @@
 // The benchmark's server: node:http with keep-alive on 127.0.0.1, in its own
-// process (so its CPU is not the client's), serving the spec's example body.
+// process (so its CPU is not the client's), serving Prism's static answer for the spec.
 // Prints its URL on stdout, then serves until killed.
 import { createServer } from 'node:http';
 

@@ -3,6 +3,7 @@
  *
  *   chatdash get-conversation <agentId> <conversationId> [--platform-id] [--validate]
  *            [--base-url URL] [--timeout-ms N] [--max-retries N]
+ *   chatdash --version
  *
  * The key comes only from CHATDASH_API_KEY: a flag would show in `ps` and in
  * shell history. Stdout carries the conversation as JSON and nothing else.
@@ -11,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { createChatDashClient } from './client.js';
 import { APIError, ChatDashError, ResponseValidationError } from './errors.js';
+import { VERSION } from './version.js';
 
 const USAGE = `Usage: chatdash get-conversation <agentId> <conversationId> [options]
 
@@ -20,9 +22,10 @@ Options:
   --platform-id        conversationId is the platform's ID (sends ?isPlatformId=true)
   --validate           check the response against the spec's Conversation schema
   --base-url URL       API base URL (default: $CHATDASH_BASE_URL, else https://api.chat-dash.com/v1/public)
-  --timeout-ms N       per-attempt timeout in milliseconds (default 30000)
-  --max-retries N      retries after a failed attempt (default 2)
+  --timeout-ms N       per-attempt timeout in milliseconds, 1 to 2147483647 (default 30000)
+  --max-retries N      retries after a failed attempt, 0 to 10 (default 2)
   -h, --help           show this help
+  --version            print the version of chatdash-client
 
 Environment:
   CHATDASH_API_KEY     the agency API key (required; never passed as a flag)
@@ -48,8 +51,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stderr(`chatdash: ${error.message}\nRun \`chatdash --help\` for usage.\n`);
     return 2;
   }
-  if (request === 'help') {
-    io.stdout(USAGE);
+  if (request === 'help' || request === 'version') {
+    io.stdout(request === 'help' ? USAGE : `${VERSION}\n`);
     return 0;
   }
   try {
@@ -66,7 +69,7 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNumberValues(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -76,6 +79,7 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
         'timeout-ms': { type: 'string' },
         'max-retries': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -83,6 +87,7 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help' as const;
+  if (values.version) return 'version' as const;
   const [command, agentId, conversationId, ...extra] = positionals;
   if (command === undefined) throw new UsageError('missing command: get-conversation');
   if (command !== 'get-conversation') throw new UsageError(`unknown command "${command}"`);
@@ -90,6 +95,9 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
     throw new UsageError('get-conversation needs <agentId> and <conversationId>');
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  // Checked here, before a client exists, so the message names the flag, not the option.
+  const timeoutMs = integer(values['timeout-ms'], '--timeout-ms', 1, 2_147_483_647);
+  const maxRetries = integer(values['max-retries'], '--max-retries', 0, 10);
   const apiKey = env['CHATDASH_API_KEY'];
   if (!apiKey)
     throw new UsageError('CHATDASH_API_KEY is not set (the key is read only from the environment)');
@@ -97,8 +105,8 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
   const client = createChatDashClient({
     apiKey,
     baseUrl: values['base-url'] ?? (env['CHATDASH_BASE_URL'] || undefined),
-    timeoutMs: number(values['timeout-ms'], '--timeout-ms'),
-    maxRetries: number(values['max-retries'], '--max-retries'),
+    timeoutMs,
+    maxRetries,
     validateResponses: values.validate ?? false,
   });
   const params = {
@@ -109,11 +117,35 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
   return { client, params };
 }
 
-function number(value: string | undefined, flag: string): number | undefined {
+const NUMBER_FLAGS = new Set(['--timeout-ms', '--max-retries']);
+
+/**
+ * `--timeout-ms -5` as `--timeout-ms=-5`: parseArgs reads a value starting with
+ * `-` as another flag and rejects it as ambiguous, which would hide the real
+ * problem (a negative number) behind a message about dashes.
+ */
+function joinNumberValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    // After `--` everything is a positional, even a word that looks like a flag.
+    if (arg === '--') return [...joined, ...argv.slice(i)];
+    if (NUMBER_FLAGS.has(arg) && next !== undefined) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
+/** Plain decimal digits only: `1.5`, `1e3`, ` 5` and `0x10` are not what a user means by N. */
+function integer(value: string | undefined, flag: string, min: number, max: number) {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new UsageError(`${flag} must be a number, got "${value}"`);
+  const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
   return n;
 }
 

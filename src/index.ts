@@ -1,5 +1,6 @@
 export { createChatDashClient } from './client.js';
 export { DEFAULT_BASE_URL } from './options.js';
+export { VERSION } from './version.js';
 export {
   APIConnectionError,
   APIConnectionTimeoutError,

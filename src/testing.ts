@@ -2,11 +2,11 @@
  * `chatdash-client/testing`: helpers for services that depend on this client,
  * so their tests need neither the real API nor Prism.
  *
- *   const mock = await startMockChatDash({ conversations: [makeConversation({ _id: 'c1' })] });
+ *   await using mock = await startMockChatDash({ conversations: [makeConversation({ _id: 'c1' })] });
  *   const chatdash = createChatDashClient({ apiKey: 'test', baseUrl: mock.baseUrl });
  *   mock.failNext(1, { status: 503 });
  *   ...
- *   await mock.close();
+ *   mock.reset(); // between tests that share one mock
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -64,9 +64,14 @@ export function makeConversation(overrides: Partial<Conversation> = {}): Convers
   };
 }
 
-/** What the next failing calls do instead of answering. */
+/**
+ * What the next failing calls do instead of answering. A status failure carries
+ * `retry-after-ms: <retryAfterMs>` (default 0), so the client retries at once
+ * instead of sleeping through its backoff; a `retry-after` or `retry-after-ms`
+ * entry in `headers` replaces it.
+ */
 export type MockFailure =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { status: number; body?: unknown; headers?: Record<string, string>; retryAfterMs?: number }
   | { delayMs: number }
   | { reset: true };
 
@@ -95,18 +100,26 @@ export interface MockChatDash {
   baseUrl: string;
   /** Every request received, in order. */
   requests: MockRequest[];
-  /** Adds or replaces a conversation (matched by agentId and `_id`). */
-  set(conversation: Conversation): void;
+  /**
+   * Adds or replaces a conversation (matched by agentId and `_id`). Any JSON
+   * object is served as it is, so a test can serve a body that breaks the spec.
+   */
+  set(body: Conversation | Record<string, unknown>): void;
   /** Makes the next `count` requests fail as `failure` says, then answer normally again. */
   failNext(count: number, failure: MockFailure): void;
+  /** Forgets queued failures and recorded requests, and serves the initial conversations again. */
+  reset(): void;
   close(): Promise<void>;
+  /** `close()`, for `await using mock = await startMockChatDash()`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const PATH = /^\/agents\/([^/?]+)\/conversations\/([^/?]+)$/;
 
 /** Starts an in-process ChatDash stand-in on 127.0.0.1 (a free port). */
 export async function startMockChatDash(options: MockChatDashOptions = {}): Promise<MockChatDash> {
-  const conversations = [...(options.conversations ?? [])];
+  const initial: Record<string, unknown>[] = [...(options.conversations ?? [])];
+  const conversations = [...initial];
   const requests: MockRequest[] = [];
   const failures: MockFailure[] = [];
   const sockets = new Set<Socket>();
@@ -141,7 +154,7 @@ export async function startMockChatDash(options: MockChatDashOptions = {}): Prom
         res,
         failure.status,
         failure.body ?? { error: 'Injected failure' },
-        failure.headers,
+        failureHeaders(failure),
       );
     answer(req, res, match, query);
   });
@@ -165,7 +178,7 @@ export async function startMockChatDash(options: MockChatDashOptions = {}): Prom
     const id = safeDecode(match[2] ?? '');
     const byPlatform = query === 'true';
     const found = conversations.find(
-      (c) => c.agentId === agentId && (byPlatform ? c.platformId : c._id) === id,
+      (c) => c['agentId'] === agentId && (byPlatform ? c['platformId'] : c['_id']) === id,
     );
     if (!found) return send(res, 404, { error: 'Conversation not found' });
     send(res, 200, found);
@@ -173,26 +186,58 @@ export async function startMockChatDash(options: MockChatDashOptions = {}): Prom
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      // A second close (explicit, then `await using`) gets ERR_SERVER_NOT_RUNNING: nothing to do.
+      server.close(() => resolve());
+    });
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     requests,
-    set(conversation) {
+    set(body: Record<string, unknown>) {
       const at = conversations.findIndex(
-        (c) => c.agentId === conversation.agentId && c._id === conversation._id,
+        (c) => c['agentId'] === body['agentId'] && c['_id'] === body['_id'],
       );
-      if (at === -1) conversations.push(conversation);
-      else conversations[at] = conversation;
+      if (at === -1) conversations.push(body);
+      else conversations[at] = body;
     },
     failNext(count, failure) {
+      const retryAfterMs = 'retryAfterMs' in failure ? failure.retryAfterMs : 0;
+      // A negative or fractional value would make the client ignore the header and back off.
+      if (!(Number.isInteger(retryAfterMs) && Number(retryAfterMs) >= 0)) {
+        throw new RangeError(
+          `failNext: retryAfterMs must be an integer >= 0, got ${String(retryAfterMs)}`,
+        );
+      }
       for (let i = 0; i < count; i++) failures.push(failure);
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      });
+    reset() {
+      // Emptied in place: callers may hold `mock.requests`.
+      failures.length = 0;
+      requests.length = 0;
+      conversations.splice(0, conversations.length, ...initial);
     },
+    close,
+    [asyncDispose]: close,
   };
+}
+
+/**
+ * Node has Symbol.asyncDispose from 20.4 on; on 20.0-20.3, a downlevelled
+ * `await using` (esbuild's and Babel's helpers) looks up this registered symbol instead.
+ */
+const asyncDispose: typeof Symbol.asyncDispose =
+  Symbol.asyncDispose ?? (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
+
+/** `retry-after-ms` first, then the caller's headers, unless those set their own retry delay. */
+function failureHeaders(failure: {
+  headers?: Record<string, string>;
+  retryAfterMs?: number;
+}): Record<string, string> {
+  const { headers = {}, retryAfterMs = 0 } = failure;
+  if (Object.keys(headers).some((name) => /^retry-after(-ms)?$/i.test(name))) return headers;
+  return { 'retry-after-ms': String(retryAfterMs), ...headers };
 }
 
 function send(

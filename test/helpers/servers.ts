@@ -88,7 +88,12 @@ async function listen(
   return handle;
 }
 
-/** The spec's example conversation, as Prism serves it. */
+/**
+ * A small valid Conversation (a few of the spec's fields, in their spec types)
+ * for the fault tests to serve. Made up here: the spec has no example, and
+ * Prism's static answer is a body it builds from the schema (every field,
+ * placeholder values such as "string").
+ */
 export const exampleConversation = {
   _id: 'conv_1',
   agentId: 'agent_1',

@@ -19,14 +19,30 @@ describe('against the Prism mock of the spec', () => {
     expect(conversation.mistunderstoodQueries?.[0]).toHaveProperty('question');
   });
 
-  it('passes isPlatformId as a query parameter Prism accepts', async () => {
-    const chatdash = createChatDashClient({ apiKey, baseUrl });
-    const { response } = await chatdash.getConversationWithResponse({
-      ...params,
-      isPlatformId: true,
-    });
-    expect(response.status).toBe(200);
-  });
+  // Prism answers the same static body whatever the query says, so the test reads
+  // the URL the client handed to fetch; Prism's 200 says it accepted that query
+  // (it answers 422 to an isPlatformId that is not a boolean).
+  it.each([
+    [true, '?isPlatformId=true'],
+    [false, '?isPlatformId=false'],
+    [undefined, ''],
+  ])(
+    'sends isPlatformId %s as the query "%s", which Prism accepts',
+    async (isPlatformId, query) => {
+      const sent: string[] = [];
+      const recording = (url: string, init: RequestInit) => {
+        sent.push(url);
+        return fetch(url, init);
+      };
+      const chatdash = createChatDashClient({ apiKey, baseUrl, fetch: recording });
+      const { response } = await chatdash.getConversationWithResponse({
+        ...params,
+        ...(isPlatformId === undefined ? {} : { isPlatformId }),
+      });
+      expect(response.status).toBe(200);
+      expect(sent).toEqual([`${baseUrl}/agents/agent_1/conversations/conv_1${query}`]);
+    },
+  );
 
   it('rejects Prefer: code=500 with InternalServerError carrying the spec’s example body', async () => {
     const chatdash = createChatDashClient({

@@ -3,7 +3,7 @@
  * process against the in-process mock from chatdash-client/testing.
  */
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeConversation, startMockChatDash, type MockChatDash } from '../../src/testing.js';
@@ -129,11 +129,6 @@ describe('chatdash get-conversation', () => {
       "Unknown option '--api-key'",
     ],
     [
-      'a non-numeric timeout',
-      ['get-conversation', 'a', 'c', '--timeout-ms', 'soon'],
-      '--timeout-ms must be a number',
-    ],
-    [
       'a plain-http remote base URL',
       ['get-conversation', 'a', 'c', '--base-url', 'http://example.com'],
       'baseUrl',
@@ -145,10 +140,55 @@ describe('chatdash get-conversation', () => {
     expect(result.stdout).toBe('');
   });
 
+  it.each([
+    ['--timeout-ms', '-5', 'an integer from 1 to 2147483647'],
+    ['--timeout-ms', 'abc', 'an integer from 1 to 2147483647'],
+    ['--timeout-ms', '1.5', 'an integer from 1 to 2147483647'],
+    ['--timeout-ms', '0', 'an integer from 1 to 2147483647'],
+    ['--timeout-ms', '2147483648', 'an integer from 1 to 2147483647'],
+    ['--max-retries', '-1', 'an integer from 0 to 10'],
+    ['--max-retries', '11', 'an integer from 0 to 10'],
+    ['--max-retries', '2.5', 'an integer from 0 to 10'],
+  ])(
+    'exits 2 for %s %s, naming the flag, the rule and the value, and sends nothing',
+    async (flag, value, rule) => {
+      mock = await startMockChatDash({ conversations: [makeConversation()] });
+      const expected = `chatdash: ${flag} must be ${rule}, got "${value}"`;
+      // Both spellings: parseArgs alone would call `--timeout-ms -5` ambiguous instead.
+      for (const args of [[flag, value], [`${flag}=${value}`]]) {
+        const result = await chatdash(['get-conversation', 'agent_0001', 'conv_0001', ...args]);
+        expect(result.code, args.join(' ')).toBe(2);
+        expect(result.stderr.split('\n')[0], args.join(' ')).toBe(expected);
+        expect(result.stdout).toBe('');
+      }
+      expect(mock.requests).toEqual([]);
+    },
+  );
+
+  it('accepts the bounds of each number flag', async () => {
+    mock = await startMockChatDash({ conversations: [makeConversation()] });
+    for (const args of [
+      ['--timeout-ms', '2147483647', '--max-retries', '0'],
+      ['--timeout-ms', '1000', '--max-retries', '10'],
+    ]) {
+      const result = await chatdash(['get-conversation', 'agent_0001', 'conv_0001', ...args]);
+      expect(result.code, args.join(' ')).toBe(0);
+    }
+    expect(mock.requests).toHaveLength(2);
+  });
+
   it('exits 2 naming CHATDASH_API_KEY when it is not set', async () => {
     const result = await chatdash(['get-conversation', 'a', 'c'], { CHATDASH_API_KEY: undefined });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('CHATDASH_API_KEY');
+  });
+
+  it('prints the package version with --version and exits 0, without a key', async () => {
+    const { version } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const result = await chatdash(['--version'], { CHATDASH_API_KEY: undefined });
+    expect(result).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   it('prints usage with --help and exits 0', async () => {

@@ -3,16 +3,17 @@
  * project outside this repository, then compiled with moduleResolution node16
  * (ESM and CJS) and bundler, and run for real in ESM and CJS.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrism, stopPrism } from '../../scripts/prism.js';
 import { measure, ENTRY_LIMIT_BYTES, TOTAL_LIMIT_BYTES } from '../../scripts/size.js';
 import { installPacked, repo, run } from '../helpers/packed.js';
 const tsc = join(repo, 'node_modules/typescript/bin/tsc');
 let root: string;
 
 const consumerCode = `
-import { createChatDashClient, NotFoundError, APIError, type Conversation, type ChatDashClientOptions } from 'chatdash-client';
+import { createChatDashClient, NotFoundError, APIError, VERSION, type Conversation, type ChatDashClientOptions } from 'chatdash-client';
 import type { Conversation as TypesOnly, ConversationStatus, paths, ChatDashClient, GetConversationParams } from 'chatdash-client/types';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
 
@@ -23,19 +24,19 @@ type Path = keyof paths;
 const path: Path = '/agents/{agentId}/conversations/{conversationId}';
 
 export async function main(): Promise<Conversation> {
-  const mock = await startMockChatDash({ conversations: [sample] });
-  try {
-    const chatdash: ChatDashClient = createChatDashClient({ ...options, apiKey: 'ck_consumer', baseUrl: mock.baseUrl });
-    const params: GetConversationParams = { agentId: 'agent_0001', conversationId: 'conv_0001' };
-    const found = await chatdash.getConversation(params);
-    const missing = await chatdash.getConversation({ agentId: 'agent_0001', conversationId: 'nope' }).catch((e: unknown) => e);
-    if (!(missing instanceof NotFoundError) || !(missing instanceof APIError) || missing.status !== 404) throw new Error('expected NotFoundError');
-    return found;
-  } finally {
-    await mock.close();
-  }
+  await using mock = await startMockChatDash({ conversations: [sample] });
+  mock.set({ _id: 'conv_bad', agentId: 'agent_0001', status: 'closed' });
+  mock.failNext(1, { status: 503, retryAfterMs: 0 });
+  const chatdash: ChatDashClient = createChatDashClient({ ...options, apiKey: 'ck_consumer', baseUrl: mock.baseUrl });
+  const params: GetConversationParams = { agentId: 'agent_0001', conversationId: 'conv_0001' };
+  const found = await chatdash.getConversation(params);
+  const missing = await chatdash.getConversation({ agentId: 'agent_0001', conversationId: 'nope' }).catch((e: unknown) => e);
+  if (!(missing instanceof NotFoundError) || !(missing instanceof APIError) || missing.status !== 404) throw new Error('expected NotFoundError');
+  mock.reset();
+  return found;
 }
-export { path };
+const version: string = VERSION;
+export { path, version };
 `;
 
 const tsconfig = (module: string, moduleResolution: string) =>
@@ -108,13 +109,14 @@ describe('the packed package', () => {
     expect(await compile(dir)).toContain("Property 'agentId' is missing");
   });
 
-  it('runs in ESM and in CommonJS, with validation, against the testing mock', async () => {
+  // Node 20 cannot parse `await using`, so the scripts call what it calls on leaving the block.
+  it('runs in ESM and in CommonJS, with validation, against the testing mock, which closes by Symbol.asyncDispose', async () => {
     const esm = `import { createChatDashClient, ChatDashError } from 'chatdash-client';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
 const mock = await startMockChatDash({ conversations: [makeConversation()] });
 const client = createChatDashClient({ apiKey: 'ck_esm', baseUrl: mock.baseUrl, validateResponses: true });
 const c = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
-await mock.close();
+await mock[Symbol.asyncDispose]();
 console.log(JSON.stringify({ id: c._id, base: typeof ChatDashError }));`;
     const cjs = `const { createChatDashClient, ChatDashError } = require('chatdash-client');
 const { makeConversation, startMockChatDash } = require('chatdash-client/testing');
@@ -122,7 +124,7 @@ const { makeConversation, startMockChatDash } = require('chatdash-client/testing
   const mock = await startMockChatDash({ conversations: [makeConversation()] });
   const client = createChatDashClient({ apiKey: 'ck_cjs', baseUrl: mock.baseUrl, validateResponses: true });
   const c = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
-  await mock.close();
+  await mock[Symbol.asyncDispose]();
   console.log(JSON.stringify({ id: c._id, base: typeof ChatDashError }));
 })();`;
     await writeFile(join(root, 'run.mjs'), esm);
@@ -145,8 +147,70 @@ console.log(JSON.stringify({ esm: Object.keys(esm), cjs: Object.keys(cjs) }));`,
     expect(JSON.parse(stdout)).toEqual({ esm: [], cjs: [] });
   });
 
+  it("exports VERSION, equal to package.json's version, from the ESM and the CommonJS build", async () => {
+    await writeFile(
+      join(root, 'version.mjs'),
+      `import { createRequire } from 'node:module';
+import { VERSION } from 'chatdash-client';
+const require = createRequire(import.meta.url);
+console.log(JSON.stringify({
+  esm: VERSION,
+  cjs: require('chatdash-client').VERSION,
+  packed: require('chatdash-client/package.json').version,
+}));`,
+    );
+    const { stdout } = await run(process.execPath, [join(root, 'version.mjs')]);
+    const { version } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(JSON.parse(stdout)).toEqual({ esm: version, cjs: version, packed: version });
+  });
+
+  it("exports the vendored spec as chatdash-client/spec.yaml, for Prism in a consumer's tests", async () => {
+    await writeFile(
+      join(root, 'spec-path.cjs'),
+      `console.log(require.resolve('chatdash-client/spec.yaml'));`,
+    );
+    await writeFile(
+      join(root, 'spec-path.mjs'),
+      `import { fileURLToPath } from 'node:url';
+console.log(fileURLToPath(import.meta.resolve('chatdash-client/spec.yaml')));`,
+    );
+    const shipped = await realpath(join(root, 'node_modules/chatdash-client/spec/chatdash.yaml'));
+    for (const file of ['spec-path.cjs', 'spec-path.mjs']) {
+      const { stdout } = await run(process.execPath, [join(root, file)]);
+      expect(stdout.trim(), file).toBe(shipped);
+    }
+    expect(await readFile(shipped, 'utf8')).toBe(
+      await readFile(join(repo, 'spec/chatdash.yaml'), 'utf8'),
+    );
+
+    // A consumer's test set-up: Prism from the resolved path, the packed client against it.
+    const { url, child } = await startPrism(shipped);
+    try {
+      await writeFile(
+        join(root, 'prism.mjs'),
+        `import { createChatDashClient } from 'chatdash-client';
+const client = createChatDashClient({ apiKey: 'ck_consumer_prism', baseUrl: process.argv[2], validateResponses: true });
+console.log(JSON.stringify(await client.getConversation({ agentId: 'agent_1', conversationId: 'conv_1' })));`,
+      );
+      const { stdout } = await run(process.execPath, [join(root, 'prism.mjs'), url]);
+      // Prism's static answer, fetched directly: the client passed it through unchanged.
+      const direct = await fetch(`${url}/agents/agent_1/conversations/conv_1`, {
+        headers: { Authorization: 'ck_consumer_prism' },
+      });
+      expect(direct.status).toBe(200);
+      expect(JSON.parse(stdout)).toEqual(await direct.json());
+      expect(JSON.parse(stdout)).toMatchObject({ _id: expect.any(String), status: 'ai' });
+    } finally {
+      await stopPrism(child);
+    }
+  });
+
   it('ships only dist, spec and the README (no tests, sources or secrets)', async () => {
-    const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: repo });
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: repo,
+    });
     const [{ files }] = JSON.parse(stdout) as [{ files: { path: string }[] }];
     const tops = new Set(files.map((f) => f.path.split('/')[0]));
     expect([...tops].sort()).toEqual(['README.md', 'dist', 'package.json', 'spec']);

@@ -198,6 +198,23 @@ describe('npm run spec:update', () => {
   });
 });
 
+describe('npm run spec:update usage', () => {
+  const usage = 'usage: npm run spec:update -- <page.md | https://...>';
+  it.each([
+    ['no page', [], usage],
+    ['two pages', ['a.md', 'b.md'], usage],
+    ['a timeout that is not a positive number', ['page.md', '--timeout-ms', 'soon'], usage],
+    ['an unknown flag', ['page.md', '--force'], "spec:update: Unknown option '--force'"],
+  ])('exits 2 for %s, says how to call it, and changes nothing', async (_, args, message) => {
+    const root = await scratch();
+    const result = await update(root, ...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+    expect(await read(root, 'spec/chatdash.yaml')).toBe(await committed('spec/chatdash.yaml'));
+  });
+});
+
 describe('npm run spec:update with a URL', () => {
   it('fetches the page over HTTP and records the URL', async () => {
     const root = await scratch();

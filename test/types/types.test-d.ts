@@ -6,6 +6,7 @@ import type {
   operations,
   paths,
 } from '../../src/types.js';
+import type * as Generated from '../../generated/chatdash.js';
 import type * as Main from '../../src/index.js';
 import type * as TypesOnly from '../../src/types.js';
 
@@ -39,16 +40,46 @@ describe('the generated types', () => {
   });
 });
 
+// The main entry re-exports its types from src/types.ts, so comparing the two
+// type exports would compare each type with itself. These compare the types
+// subpath with what the package really uses: the generated schema, and the
+// types of the main entry's runtime values.
+type Client = ReturnType<typeof Main.createChatDashClient>;
+type ClientOptions = NonNullable<Parameters<typeof Main.createChatDashClient>[0]>;
+type CallArgs = Parameters<Client['getConversation']>;
+
 describe('chatdash-client/types', () => {
-  it('has every type the main entry exports, and no values', () => {
+  it('has no values', () => {
     expectTypeOf<keyof typeof TypesOnly>().toEqualTypeOf<never>();
     expectTypeOf<keyof typeof Main>().not.toEqualTypeOf<never>();
-    expectTypeOf<TypesOnly.ChatDashClient>().toEqualTypeOf<Main.ChatDashClient>();
-    expectTypeOf<TypesOnly.ChatDashClientOptions>().toEqualTypeOf<Main.ChatDashClientOptions>();
-    expectTypeOf<TypesOnly.GetConversationParams>().toEqualTypeOf<Main.GetConversationParams>();
-    expectTypeOf<TypesOnly.RequestOptions>().toEqualTypeOf<Main.RequestOptions>();
-    expectTypeOf<TypesOnly.Conversation>().toEqualTypeOf<Main.Conversation>();
-    expectTypeOf<TypesOnly.ConversationStatus>().toEqualTypeOf<Main.ConversationStatus>();
-    expectTypeOf<TypesOnly.paths>().toEqualTypeOf<Main.paths>();
+  });
+
+  it('carries the generated schema types unchanged', () => {
+    expectTypeOf<TypesOnly.paths>().toEqualTypeOf<Generated.paths>();
+    expectTypeOf<TypesOnly.components>().toEqualTypeOf<Generated.components>();
+    expectTypeOf<TypesOnly.operations>().toEqualTypeOf<Generated.operations>();
+    expectTypeOf<TypesOnly.Conversation>().toEqualTypeOf<
+      Generated.components['schemas']['Conversation']
+    >();
+    expectTypeOf<TypesOnly.ConversationStatus>().toEqualTypeOf<
+      NonNullable<Generated.components['schemas']['Conversation']['status']>
+    >();
+  });
+
+  it('types the client, its options, params and results as createChatDashClient has them', () => {
+    expectTypeOf<TypesOnly.ChatDashClient>().toEqualTypeOf<Client>();
+    expectTypeOf<TypesOnly.ChatDashClientOptions>().toEqualTypeOf<ClientOptions>();
+    expectTypeOf<TypesOnly.FetchLike>().toEqualTypeOf<NonNullable<ClientOptions['fetch']>>();
+    expectTypeOf<TypesOnly.GetConversationParams>().toEqualTypeOf<CallArgs[0]>();
+    expectTypeOf<TypesOnly.RequestOptions>().toEqualTypeOf<NonNullable<CallArgs[1]>>();
+    expectTypeOf<
+      ReturnType<Client['getConversation']>
+    >().resolves.toEqualTypeOf<TypesOnly.Conversation>();
+  });
+
+  it('types ValidationIssue as ResponseValidationError carries it', () => {
+    expectTypeOf<TypesOnly.ValidationIssue>().toEqualTypeOf<
+      InstanceType<typeof Main.ResponseValidationError>['issues'][number]
+    >();
   });
 });

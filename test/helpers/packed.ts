@@ -17,9 +17,16 @@ export async function installPacked(
   links: readonly string[] = ['openapi-fetch', 'ajv-formats', 'ajv', '@types/node', 'undici-types'],
 ): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'chatdash-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', root], {
-    cwd: repo,
-  });
+  // --ignore-scripts: dist/ is already built (npm test builds first), and prepack's
+  // rebuild would empty dist/ under the CLI tests running beside these files.
+  // pack.test.ts checks prepack itself, on a copy of the checkout.
+  const { stdout } = await run(
+    'npm',
+    ['pack', '--json', '--ignore-scripts', '--pack-destination', root],
+    {
+      cwd: repo,
+    },
+  );
   const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
   const installed = join(root, 'node_modules/chatdash-client');
   await mkdir(installed, { recursive: true });

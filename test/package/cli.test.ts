@@ -78,7 +78,7 @@ describe('chatdash get-conversation', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(
-      /^NotFoundError: 404 Not Found: GET \/agents\/agent_0001\/conversations\/missing$/m,
+      /^NotFoundError: 404 Not Found: GET http:\/\/127\.0\.0\.1:\d+\/agents\/agent_0001\/conversations\/missing$/m,
     );
     expect(result.stderr).toContain('status: 404');
     expect(result.stderr).toMatch(/request id: mock_\w+/);

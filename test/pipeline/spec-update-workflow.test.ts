@@ -91,6 +91,13 @@ describe('.github/workflows/spec-update.yml', () => {
     ]);
   });
 
+  it('takes a breaking-change label off when a later update is no longer breaking', () => {
+    const drop = steps.find((step) => step.run?.includes('--remove-label breaking-change'));
+    expect(drop?.if).toBe(
+      "steps.pr.outputs.pull-request-number && !contains(steps.spec.outputs.labels, 'breaking-change')",
+    );
+  });
+
   it('merges nothing', () => {
     expect(text).not.toMatch(/gh pr merge|auto-merge|automerge|enable-pull-request-automerge/i);
   });

@@ -95,7 +95,8 @@ async function main(): Promise<void> {
   if (!values.report || values['exit-code'] === undefined || !values.out) {
     throw new Error('usage: spec:pr -- --report report.json --exit-code N --out DIR');
   }
-  const exitCode = Number(values['exit-code']);
+  // Number('') is 0: an empty code (a broken workflow step) must not read as success.
+  const exitCode = /^\d+$/.test(values['exit-code']) ? Number(values['exit-code']) : NaN;
   // 1 (refused) or 2 (usage): its report is empty or partial, and nothing may be proposed.
   if (exitCode !== 0 && exitCode !== 3) {
     throw new Error(`spec:update exited ${values['exit-code']}: nothing to propose`);

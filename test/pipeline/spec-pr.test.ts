@@ -81,22 +81,25 @@ describe('spec:pr (the pull request the spec-update workflow opens)', () => {
     expect(outputs['changed']).toBe('false');
   });
 
-  it('after a refused spec:update (exit 1): fails and writes nothing', async () => {
-    const root = await scratch();
-    await writeFile(join(root, 'report.json'), '');
-    const out = join(root, 'pr');
-    const pr = await runScript('scripts/spec-pr.ts', [
-      '--report',
-      join(root, 'report.json'),
-      '--exit-code',
-      '1',
-      '--out',
-      out,
-    ]);
-    expect(pr.code).toBe(1);
-    expect(pr.stderr).toContain('spec:update exited 1: nothing to propose');
-    expect(existsSync(out)).toBe(false);
-  });
+  it.each(['1', '2', ''])(
+    'after spec:update exited %j (refused, usage, or no code at all): fails and writes nothing',
+    async (code) => {
+      const root = await scratch();
+      await writeFile(join(root, 'report.json'), '');
+      const out = join(root, 'pr');
+      const pr = await runScript('scripts/spec-pr.ts', [
+        '--report',
+        join(root, 'report.json'),
+        '--exit-code',
+        code,
+        '--out',
+        out,
+      ]);
+      expect(pr.code).toBe(1);
+      expect(pr.stderr).toContain(`spec:update exited ${code}: nothing to propose`);
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 
   it('refuses an exit code that contradicts the report (a wrong file was passed)', () => {
     const report = { changes: [], breaking: false, sha256: { old: 'a', new: 'b' } };

@@ -3,9 +3,13 @@
  *
  *   npm run spec:update -- <page.md | https://...>               write spec/, regenerate, report
  *   npm run spec:update -- <page.md | https://...> --check-only  report only; change nothing
+ *   ... --format text|markdown|json                               the report's form (default text)
  *
  * The report lists each change to the operation and the Conversation schema,
- * marked BREAKING or compatible. Exit codes: 0 done (nothing breaking),
+ * marked BREAKING or compatible. With markdown or json, stdout carries the
+ * report alone (a pull request body, a file for scripts/spec-pr.ts) and the
+ * lines about what was written go to stderr. A write also files the Markdown
+ * report in CHANGELOG.md under `## Unreleased`. Exit codes: 0 done (nothing breaking),
  * 3 something is breaking (CI can stop a release on it), 1 refused (bad page,
  * fetch failed, spec does not lint), 2 usage.
  */
@@ -15,8 +19,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-// generate.js (Redocly, openapi-typescript, prettier) loads only when there is something to write.
-import { diffSpecs, formatReport } from './spec-diff.js';
+// generate.js (Redocly, openapi-typescript, prettier) and changelog.js (prettier)
+// load only when there is something to write.
+import { diffSpecs } from './spec-diff.js';
+import {
+  FORMATS,
+  renderReport,
+  specReport,
+  type ReportFormat,
+  type SpecReport,
+} from './spec-report.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -107,8 +119,7 @@ export async function loadPage(source: string, timeoutMs: number): Promise<strin
 }
 
 export interface UpdateResult {
-  report: string;
-  breaking: boolean;
+  report: SpecReport;
   changedBytes: boolean;
   wrote: string[];
 }
@@ -127,9 +138,9 @@ export async function updateSpec(options: {
   const sourcePath = join(root, 'spec/SOURCE.json');
   const oldYaml = await readFile(specPath, 'utf8');
   const changes = diffSpecs(parseYaml(oldYaml) as Record<string, unknown>, doc);
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
   const result: UpdateResult = {
-    report: formatReport(changes),
-    breaking: changes.some((c) => c.breaking),
+    report: specReport(changes, { old: sha256(oldYaml), new: sha256(yaml) }),
     changedBytes: yaml !== oldYaml,
     wrote: [],
   };
@@ -137,11 +148,10 @@ export async function updateSpec(options: {
 
   const oldSource = await readFile(sourcePath, 'utf8').catch(() => '{}');
   const previous = JSON.parse(oldSource) as Record<string, unknown>;
-  const sha256 = createHash('sha256').update(yaml).digest('hex');
   const isUrl = /^https?:\/\//i.test(source);
   const record = {
     url: isUrl ? source : (previous['url'] ?? null),
-    sha256,
+    sha256: result.report.sha256.new,
     retrieved: options.today ?? new Date().toISOString().slice(0, 10),
     extractedFrom: isUrl
       ? 'the ```yaml fence of the docs page'
@@ -163,6 +173,12 @@ export async function updateSpec(options: {
     await writeFile(sourcePath, oldSource);
     throw new RefusedError(`the new spec was not vendored: ${(error as Error).message}`);
   }
+  const { updateChangelog } = await import('./changelog.js');
+  await updateChangelog(
+    root,
+    `### Spec update (${record.retrieved})\n\n${renderReport(result.report, 'markdown')}`,
+  );
+  result.wrote.push('CHANGELOG.md');
   return result;
 }
 
@@ -173,6 +189,7 @@ async function main(): Promise<number> {
       allowPositionals: true,
       options: {
         'check-only': { type: 'boolean', default: false },
+        format: { type: 'string', default: 'text' },
         root: { type: 'string' },
         'timeout-ms': { type: 'string', default: '15000' },
       },
@@ -183,9 +200,10 @@ async function main(): Promise<number> {
   }
   const { values, positionals } = parsed;
   const timeoutMs = Number(values['timeout-ms']);
-  if (positionals.length !== 1 || !(timeoutMs > 0)) {
+  const format = values.format as ReportFormat;
+  if (positionals.length !== 1 || !(timeoutMs > 0) || !FORMATS.includes(format)) {
     console.error(
-      'usage: npm run spec:update -- <page.md | https://...> [--check-only] [--timeout-ms N]',
+      'usage: npm run spec:update -- <page.md | https://...> [--check-only] [--format text|markdown|json] [--timeout-ms N]',
     );
     return 2;
   }
@@ -195,12 +213,14 @@ async function main(): Promise<number> {
     checkOnly: values['check-only'] ?? false,
     timeoutMs,
   });
-  console.log(result.report);
-  if (!result.changedBytes) console.log('spec/chatdash.yaml is unchanged; nothing rewritten.');
+  console.log(renderReport(result.report, format));
+  // The text report has always carried these lines on stdout; the others keep stdout for the report.
+  const status = format === 'text' ? console.log : console.error;
+  if (!result.changedBytes) status('spec/chatdash.yaml is unchanged; nothing rewritten.');
   else if (values['check-only'])
-    console.log('--check-only: the upstream spec differs; nothing written.');
-  else console.log(`wrote ${result.wrote.join(', ')}`);
-  return result.breaking ? 3 : 0;
+    status('--check-only: the upstream spec differs; nothing written.');
+  else status(`wrote ${result.wrote.join(', ')}`);
+  return result.report.breaking ? 3 : 0;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

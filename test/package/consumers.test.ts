@@ -3,13 +3,13 @@
  * project outside this repository, then compiled with moduleResolution node16
  * (ESM and CJS) and bundler, and run for real in ESM and CJS.
  */
-import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrism, stopPrism } from '../../scripts/prism.js';
 import { measure, ENTRY_LIMIT_BYTES, TOTAL_LIMIT_BYTES } from '../../scripts/size.js';
 import { installPacked, repo, run } from '../helpers/packed.js';
-const tsc = join(repo, 'node_modules/typescript/bin/tsc');
+import { compile, consumerProject, RESOLUTIONS } from './consumer-project.js';
 let root: string;
 
 const consumerCode = `
@@ -39,43 +39,19 @@ const version: string = VERSION;
 export { path, version };
 `;
 
-const tsconfig = (module: string, moduleResolution: string) =>
-  JSON.stringify({
-    compilerOptions: {
-      module,
-      moduleResolution,
-      target: 'ES2022',
-      strict: true,
-      exactOptionalPropertyTypes: true,
-      noEmit: true,
-      skipLibCheck: false,
-      types: ['node'],
-      lib: ['ES2022'],
-    },
-    include: ['*.ts'],
-  });
-
-async function project(
+function project(
   name: string,
   type: 'module' | 'commonjs',
   module: string,
   moduleResolution: string,
 ) {
-  const dir = join(root, name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
-  await writeFile(join(dir, 'tsconfig.json'), tsconfig(module, moduleResolution));
-  await writeFile(join(dir, 'consumer.ts'), consumerCode);
-  return dir;
-}
-
-async function compile(dir: string) {
-  try {
-    await run(process.execPath, [tsc, '-p', dir]);
-    return '';
-  } catch (error) {
-    return (error as { stdout: string }).stdout || String(error);
-  }
+  return consumerProject(root, {
+    name,
+    type,
+    module,
+    moduleResolution,
+    files: { 'consumer.ts': consumerCode },
+  });
 }
 
 beforeAll(async () => {
@@ -88,11 +64,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it.each([
-    ['node16, ESM', 'esm-node16', 'module', 'node16', 'node16'],
-    ['node16, CommonJS', 'cjs-node16', 'commonjs', 'node16', 'node16'],
-    ['bundler', 'bundler', 'module', 'esnext', 'bundler'],
-  ] as const)(
+  it.each(RESOLUTIONS)(
     'type-checks a consumer with moduleResolution %s',
     async (_, name, type, module, resolution) => {
       const dir = await project(name, type, module, resolution);

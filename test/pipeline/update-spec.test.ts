@@ -1,52 +1,18 @@
-import { execFile } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { extractSpec, yamlBlocks } from '../../scripts/update-spec.js';
 import { httpServer } from '../helpers/servers.js';
-
-const repo = resolve(import.meta.dirname, '../..');
-const tsx = join(repo, 'node_modules/.bin/tsx');
-const script = join(repo, 'scripts/update-spec.ts');
-const upstreamPage = await readFile(join(repo, 'test/fixtures/pages/get-conversation.md'), 'utf8');
-
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function scratch(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'chatdash-spec-update-'));
-  dirs.push(root);
-  for (const path of ['spec', 'generated', 'redocly.yaml']) {
-    await cp(join(repo, path), join(root, path), { recursive: true });
-  }
-  return root;
-}
-
-/** A page made from the upstream one with `edit` applied to its text (which must change it). */
-async function page(root: string, edit: (text: string) => string = (t) => t, name = 'page.md') {
-  const text = edit(upstreamPage);
-  const path = join(root, name);
-  await writeFile(path, text);
-  return path;
-}
-
-async function update(root: string, ...args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(tsx, [script, '--root', root, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-const read = (root: string, path: string) => readFile(join(root, path), 'utf8');
-const committed = (path: string) => readFile(join(repo, path), 'utf8');
+import {
+  committed,
+  edits,
+  page,
+  read,
+  scratch,
+  update,
+  upstreamPage,
+} from '../helpers/spec-scratch.js';
 
 describe('extracting the spec from a docs page', () => {
   it('takes the ````yaml block of the upstream page byte for byte', async () => {
@@ -99,10 +65,7 @@ describe('npm run spec:update', () => {
 
   it('marks a changed type BREAKING', async () => {
     const root = await scratch();
-    const result = await update(
-      root,
-      await page(root, (t) => t.replace(/(\n {8}cost:\n {10}type: )number/, '$1string')),
-    );
+    const result = await update(root, await page(root, edits.costBecomesString));
     expect(result.code).toBe(3);
     expect(result.stdout).toMatch(
       /^BREAKING +Conversation\.cost: type changed from number to string$/m,
@@ -115,10 +78,7 @@ describe('npm run spec:update', () => {
 
   it('marks an added enum value compatible and exits 0', async () => {
     const root = await scratch();
-    const result = await update(
-      root,
-      await page(root, (t) => t.replace('- human\n', '- human\n            - closed\n')),
-    );
+    const result = await update(root, await page(root, edits.closedStatusAdded));
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^compatible +Conversation\.status: enum value "closed" added$/m);
     expect(result.stdout).not.toContain('BREAKING');
@@ -145,19 +105,33 @@ describe('npm run spec:update', () => {
     );
   });
 
-  it('with --check-only prints the report and changes nothing', async () => {
-    const root = await scratch();
-    const result = await update(
-      root,
-      await page(root, (t) => t.replace(/(\n {8}cost:\n {10}type: )number/, '$1string')),
-      '--check-only',
-    );
-    expect(result.code).toBe(3);
-    expect(result.stdout).toContain('Conversation.cost: type changed');
-    for (const path of ['spec/chatdash.yaml', 'spec/SOURCE.json', 'generated/chatdash.ts']) {
-      expect(await read(root, path)).toBe(await committed(path));
-    }
-  });
+  it.each([
+    ['text', 'Conversation.cost: type changed'],
+    ['markdown', '`Conversation.cost`: type changed'],
+    ['json', '"path": "Conversation.cost"'],
+  ])(
+    'with --check-only --format %s prints the report and changes nothing',
+    async (format, line) => {
+      const root = await scratch();
+      const result = await update(
+        root,
+        await page(root, edits.costBecomesString),
+        '--check-only',
+        '--format',
+        format,
+      );
+      expect(result.code).toBe(3);
+      expect(result.stdout).toContain(line);
+      for (const path of [
+        'spec/chatdash.yaml',
+        'spec/SOURCE.json',
+        'generated/chatdash.ts',
+        'CHANGELOG.md',
+      ]) {
+        expect(await read(root, path)).toBe(await committed(path));
+      }
+    },
+  );
 
   it.each([
     [
@@ -218,7 +192,7 @@ describe('npm run spec:update usage', () => {
 describe('npm run spec:update with a URL', () => {
   it('fetches the page over HTTP and records the URL', async () => {
     const root = await scratch();
-    const edited = upstreamPage.replace('- human\n', '- human\n            - closed\n');
+    const edited = edits.closedStatusAdded(upstreamPage);
     const server = await httpServer((_, res) => {
       res.writeHead(200, { 'content-type': 'text/markdown; charset=utf-8' });
       res.end(edited);

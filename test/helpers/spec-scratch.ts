@@ -1,0 +1,74 @@
+/**
+ * Scratch checkouts for the spec:update tests: a temporary root holding copies
+ * of what spec:update reads and writes, pages edited from the upstream fixture,
+ * and runs of the real script (`--root`). Roots are removed after each test.
+ */
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach } from 'vitest';
+
+export const repo = resolve(import.meta.dirname, '../..');
+const tsx = join(repo, 'node_modules/.bin/tsx');
+export const upstreamPage = await readFile(
+  join(repo, 'test/fixtures/pages/get-conversation.md'),
+  'utf8',
+);
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+export async function scratch(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'chatdash-spec-update-'));
+  dirs.push(root);
+  // .prettierrc.json: CHANGELOG.md is formatted with the repository's settings.
+  for (const path of ['spec', 'generated', 'redocly.yaml', 'CHANGELOG.md', '.prettierrc.json']) {
+    await cp(join(repo, path), join(root, path), { recursive: true });
+  }
+  return root;
+}
+
+/** A page made from the upstream one with `edit` applied to its text (which must change it). */
+export async function page(
+  root: string,
+  edit: (text: string) => string = (t) => t,
+  name = 'page.md',
+) {
+  const text = edit(upstreamPage);
+  const path = join(root, name);
+  await writeFile(path, text);
+  return path;
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a script of scripts/ (by default update-spec.ts) and returns its exit code and output. */
+export async function runScript(script: string, args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(tsx, [join(repo, script), ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+export const update = (root: string, ...args: string[]) =>
+  runScript('scripts/update-spec.ts', ['--root', root, ...args]);
+
+export const read = (root: string, path: string) => readFile(join(root, path), 'utf8');
+export const committed = (path: string) => readFile(join(repo, path), 'utf8');
+
+/** Page edits the tests share: one breaking, one compatible. */
+export const edits = {
+  costBecomesString: (t: string) => t.replace(/(\n {8}cost:\n {10}type: )number/, '$1string'),
+  closedStatusAdded: (t: string) => t.replace('- human\n', '- human\n            - closed\n'),
+};

@@ -28,4 +28,10 @@ describe('RateLimitGate', () => {
     expect(gate.pause(2_000, t0 + 500)).toBe(true);
     expect(gate.remaining(t0 + 500)).toBe(2_000);
   });
+
+  it('treats a zero wait as no pause (a retry-after-ms: 0 is not worth a warning)', () => {
+    const gate = new RateLimitGate();
+    expect(gate.pause(0, t0)).toBe(false);
+    expect(gate.remaining(t0)).toBe(0);
+  });
 });

@@ -245,6 +245,20 @@ describe('shared rate-limit pause', () => {
     expect(second.attempts[0]).toMatchObject({ status: 200, delaySource: 'rate-limit' });
   });
 
+  it("pauses the client even when the 429 came on a call's last attempt", async () => {
+    const arrivals: number[] = [];
+    const server = await httpServer((req, res, attempt) => {
+      arrivals.push(performance.now());
+      if (attempt === 0) sendJson(res, 429, {}, { 'retry-after': '1' });
+      else echo(req, res);
+    });
+    const chatdash = client(server.baseUrl, { maxRetries: 0 });
+    await expect(chatdash.getConversation(params)).rejects.toBeInstanceOf(RateLimitError);
+    const next = await chatdash.getConversationWithResponse(params);
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(900);
+    expect(next.attempts[0]).toMatchObject({ status: 200, delaySource: 'rate-limit' });
+  });
+
   it('does not pause the client for another status or for a wait over 60 s', async () => {
     const server = await httpServer((_, res, attempt) => {
       if (attempt === 0) sendJson(res, 500, {}, { 'retry-after-ms': '5000' });

@@ -404,6 +404,23 @@ describe('getConversations', () => {
     expect(pulled).toBe(read);
   });
 
+  it('runs 64 calls at once without a MaxListenersExceededWarning (no one signal shared by every call)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const server = await httpServer((req, res) => setTimeout(() => echo(req, res), 5));
+      const results = await collect(
+        client(server.baseUrl).getConversations(ids(200), { concurrency: 64 }),
+      );
+      expect(results.every((r) => r.data)).toBe(true);
+      await sleep(50); // process warnings are emitted on a later tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  });
+
   it('spends the retry budget like single calls: 300 items into a dead upstream send at most 400 requests', async () => {
     const server = await httpServer((_, res) => sendJson(res, 503, {}, noWait));
     const chatdash = client(server.baseUrl);

@@ -143,7 +143,8 @@ describe('getConversations (bulk scheduling)', () => {
     }
     expect(seen.inFlight).toBe(0);
     expect(seen.aborted).toBe(6);
-    expect(seen.signals.every((s) => s.aborted)).toBe(true);
+    // Every call still running was aborted; c0, finished, had nothing left to abort.
+    expect(seen.signals.filter((s) => s.aborted)).toHaveLength(6);
     expect(finished).toBe(true);
     const count = pulled.count;
     await tick(20);

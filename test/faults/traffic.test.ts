@@ -5,7 +5,9 @@
  * injects a fetch. Servers that fail answer `retry-after-ms: 0` unless the
  * test is about waiting, so nothing sleeps through backoff.
  */
+import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import {
@@ -568,5 +570,49 @@ describe('dedupe', () => {
     for (const error of await Promise.all(calls)) expect(error).toBeInstanceOf(APIUserAbortError);
     await until(() => server.closedEarly.length === 1);
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('resource hygiene', () => {
+  it('lets a process exit by itself after leaving a 30 s pause, a bulk loop and a shared request mid-flight', async () => {
+    const server = await httpServer((req, res) => {
+      const kind = req.url!.split('/')[2];
+      if (kind === 'limit') sendJson(res, 429, {}, { 'retry-after': '30' });
+      else if (kind === 'ok') echo(req, res);
+      // 'stall' never answers.
+    });
+    const repo = resolve(import.meta.dirname, '../..');
+    const child = spawn(
+      process.execPath,
+      [join(repo, 'node_modules/tsx/dist/cli.mjs'), 'test/fixtures/traffic-exit.ts'],
+      {
+        cwd: repo,
+        env: { ...process.env, CHATDASH_BASE_URL: server.baseUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    let printedAt = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      printedAt ||= performance.now();
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((done) =>
+      child.once('exit', (c, s) => done([c, s])),
+    );
+    clearTimeout(killer);
+    expect(signal, `killed: the process did not exit by itself\n${stderr}`).toBeNull();
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({
+      RateLimitError: 1,
+      APIUserAbortError: 4,
+      APIConnectionTimeoutError: 1,
+      'bulk item': 1,
+    });
+    expect((performance.now() - printedAt) / 1000).toBeLessThan(2.5);
+    expect(stderr).toBe('');
   });
 });

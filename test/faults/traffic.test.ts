@@ -5,9 +5,7 @@
  * injects a fetch. Servers that fail answer `retry-after-ms: 0` unless the
  * test is about waiting, so nothing sleeps through backoff.
  */
-import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,12 +16,13 @@ import {
   InternalServerError,
   NotFoundError,
   RateLimitError,
-  type BulkResult,
   type ChatDashClientOptions,
   type Conversation,
   type GetConversationParams,
 } from '../../src/index.js';
+import { runFixture } from '../helpers/child.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { collect, failure, sleep, timed, until } from '../helpers/settle.js';
 
 const apiKey = 'ck_traffic_test_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -50,31 +49,6 @@ function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return Object.assign(chatdash, { lines });
 }
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(result instanceof Error)) throw new Error('expected the call to reject');
-  return result;
-}
-
-async function timed<T>(promise: Promise<T>): Promise<{ value: T; seconds: number }> {
-  const start = performance.now();
-  const value = await promise;
-  return { value, seconds: (performance.now() - start) / 1000 };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `condition` holds, polling every 5 ms. */
-function until(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const poll = () => (condition() ? resolve() : setTimeout(poll, 5));
-    poll();
-  });
-}
-
 /** The conversation whose `_id` is the requested conversationId, so order can be checked. */
 function echo(req: IncomingMessage, res: ServerResponse) {
   const id = decodeURIComponent(req.url!.split('?')[0]!.split('/').pop()!);
@@ -83,12 +57,6 @@ function echo(req: IncomingMessage, res: ServerResponse) {
 
 const ids = (n: number): GetConversationParams[] =>
   Array.from({ length: n }, (_, i) => ({ agentId: 'agent_1', conversationId: `c${i}` }));
-
-async function collect(results: AsyncIterable<BulkResult>): Promise<BulkResult[]> {
-  const all: BulkResult[] = [];
-  for await (const result of results) all.push(result);
-  return all;
-}
 
 describe('retry budget', () => {
   it('sends at most 1,100 requests for 1,000 sequential calls into a dead upstream, each still rejecting with its typed error', async () => {
@@ -581,29 +549,11 @@ describe('resource hygiene', () => {
       else if (kind === 'ok') echo(req, res);
       // 'stall' never answers.
     });
-    const repo = resolve(import.meta.dirname, '../..');
-    const child = spawn(
-      process.execPath,
-      [join(repo, 'node_modules/tsx/dist/cli.mjs'), 'test/fixtures/traffic-exit.ts'],
-      {
-        cwd: repo,
-        env: { ...process.env, CHATDASH_BASE_URL: server.baseUrl },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { code, signal, stdout, stderr, lingeredSeconds } = await runFixture(
+      'test/fixtures/traffic-exit.ts',
+      { CHATDASH_BASE_URL: server.baseUrl },
+      20_000,
     );
-    let stdout = '';
-    let stderr = '';
-    let printedAt = 0;
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      printedAt ||= performance.now();
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((done) =>
-      child.once('exit', (c, s) => done([c, s])),
-    );
-    clearTimeout(killer);
     expect(signal, `killed: the process did not exit by itself\n${stderr}`).toBeNull();
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout)).toEqual({
@@ -612,7 +562,7 @@ describe('resource hygiene', () => {
       APIConnectionTimeoutError: 1,
       'bulk item': 1,
     });
-    expect((performance.now() - printedAt) / 1000).toBeLessThan(2.5);
+    expect(lingeredSeconds).toBeLessThan(2.5);
     expect(stderr).toBe('');
   });
 });

@@ -7,11 +7,11 @@ import { getConversations } from '../../src/bulk.js';
 import { APIUserAbortError, ChatDashError } from '../../src/errors.js';
 import type {
   BulkOptions,
-  BulkResult,
   Conversation,
   GetConversationParams,
   RequestOptions,
 } from '../../src/types.js';
+import { collect } from '../helpers/settle.js';
 
 const ids = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => ({ agentId: 'a', conversationId: `c${from + i}` }));
@@ -61,12 +61,6 @@ function run(
   checkOptions: (options: RequestOptions) => void = () => {},
 ) {
   return getConversations(input, options, call, checkOptions);
-}
-
-async function collect(results: AsyncIterable<BulkResult>): Promise<BulkResult[]> {
-  const all: BulkResult[] = [];
-  for await (const result of results) all.push(result);
-  return all;
 }
 
 describe('getConversations (bulk scheduling)', () => {

@@ -256,6 +256,19 @@ describe('deadlineMs', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('rejects at the deadline while the body stalls after the headers', async () => {
+    const server = await tcpServer((socket) =>
+      socket.write(
+        'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"_id":',
+      ),
+    );
+    const chatdash = client(server.baseUrl, { deadlineMs: 300, maxRetries: 0 });
+    const { value: error, seconds } = await timed(failure(chatdash.getConversation(params)));
+    expect(error).toBeInstanceOf(APIConnectionTimeoutError);
+    expect(error.message).toMatch(/deadline of 300 ms/);
+    expect(seconds).toBeLessThan(2.5);
+  });
+
   it('takes a per-call deadline over the client one (or none)', async () => {
     const server = await tcpServer(() => {});
     for (const options of [{}, { deadlineMs: 60_000 }]) {

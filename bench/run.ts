@@ -17,6 +17,7 @@ import createClient from 'openapi-fetch';
 import { request as undiciRequest } from 'undici';
 import type { paths } from '../generated/chatdash.js';
 import { createChatDashClient } from '../src/index.js';
+import { bulkLine, measureBulk, type BulkRound } from './bulk.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 400);
@@ -108,6 +109,8 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const name of order) runs[name]!.push(await measure(clients[name]!));
   process.stderr.write(`bench: round ${round + 1}/${ROUNDS} done\n`);
 }
+const bulkRuns: BulkRound[] = [];
+for (let round = 0; round < ROUNDS; round++) bulkRuns.push(await measureBulk(plain));
 server.kill('SIGTERM');
 
 const metrics = ['p50', 'p99', 'rps', 'cpuUs'] as const;
@@ -134,6 +137,7 @@ for (const r of results) {
       `${fmt(n('p50Ratio'))} | ${fmt(n('p99Ratio'))} | ${fmt(n('rpsRatio'))} | ${fmt(n('cpuUsRatio'))} |`,
   );
 }
+console.log(`\n${bulkLine(bulkRuns)}`);
 const machine = {
   date: new Date().toISOString(),
   node: process.version,

@@ -31,8 +31,12 @@ export async function* getConversations(
   checkOptions(callOptions); // every rule checked before anything is sent
   const { signal } = callOptions;
   const iterator = iterate(input);
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(signal?.reason);
+  // One controller per call, not one signal for all: each attempt listens on its
+  // call's signal, and 11+ listeners on one AbortSignal make Node print a
+  // MaxListenersExceededWarning (concurrency goes up to 64).
+  const inFlight = new Set<AbortController>();
+  const abortAll = (reason?: unknown) => inFlight.forEach((c) => c.abort(reason));
+  const onAbort = () => abortAll(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   const pending: Promise<BulkResult>[] = [];
   let running = 0;
@@ -50,6 +54,8 @@ export async function* getConversations(
         }
         const params = next.value;
         running++;
+        const controller = new AbortController();
+        inFlight.add(controller);
         pending.push(
           call(params, { ...callOptions, signal: controller.signal })
             .then(
@@ -57,6 +63,7 @@ export async function* getConversations(
               (error: Error): BulkResult => ({ params, error }),
             )
             .finally(() => {
+              inFlight.delete(controller);
               running--;
               wake?.();
             }),
@@ -74,7 +81,7 @@ export async function* getConversations(
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    controller.abort(); // a `break` leaves nothing running
+    abortAll(); // a `break` leaves nothing running
     if (!exhausted) await iterator.return?.();
   }
 }

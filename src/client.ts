@@ -216,10 +216,9 @@ class ChatDashClientImpl implements ChatDashClient {
     url: string,
     attempts: Attempt[],
   ): Delay {
-    if (n > maxRetries || !isRetryable(error)) throw error;
     const headers = error instanceof APIError ? error.headers : undefined;
-    let delay = retryDelay(n, headers);
-    // A server that says "wait" on a 429 or 503 says it to every call on this client.
+    // A server that says "wait" on a 429 or 503 says it to every call on this client,
+    // whether or not this call retries (a call out of retries must still pause the rest).
     const status = (error as APIError).status;
     if (headers && (status === 429 || status === 503)) {
       const asked = serverDelay(headers);
@@ -231,6 +230,8 @@ class ChatDashClientImpl implements ChatDashClient {
         });
       }
     }
+    if (n > maxRetries || !isRetryable(error)) throw error;
+    let delay = retryDelay(n, headers);
     const held = this.#gate.remaining();
     if (held > delay.ms) delay = { ms: held, source: 'rate-limit' };
     if (deadline !== undefined && Date.now() + delay.ms >= deadline)

@@ -9,7 +9,9 @@ export class RateLimitGate {
 
   /** Holds every attempt for `ms` from now (a later moment wins). Returns true when this extended the pause. */
   pause(ms: number, now = Date.now()): boolean {
-    if (now + ms <= this.#until) return false;
+    // A zero wait holds nothing: without this check every `retry-after-ms: 0` (what
+    // the testing mock's failNext sends) would log a "holding for 0 ms" warning.
+    if (ms <= 0 || now + ms <= this.#until) return false;
     this.#until = now + ms;
     return true;
   }

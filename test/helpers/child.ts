@@ -1,0 +1,45 @@
+/**
+ * Runs a fixture script in its own Node process (through tsx) and reports how
+ * it ended: a process that must exit by itself is killed after `killAfterMs`.
+ */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const repo = resolve(import.meta.dirname, '../..');
+
+export interface ChildRun {
+  code: number | null;
+  /** Set when the process had to be killed. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** From its first byte on stdout to its exit. */
+  lingeredSeconds: number;
+}
+
+export async function runFixture(
+  fixture: string,
+  env: Record<string, string>,
+  killAfterMs: number,
+): Promise<ChildRun> {
+  const child = spawn(process.execPath, [join(repo, 'node_modules/tsx/dist/cli.mjs'), fixture], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let printedAt = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    printedAt ||= performance.now();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  const [code, signal] = await new Promise<[number | null, string | null]>((done) =>
+    child.once('exit', (c, s) => done([c, s])),
+  );
+  clearTimeout(killer);
+  return { code, signal, stdout, stderr, lingeredSeconds: (performance.now() - printedAt) / 1000 };
+}

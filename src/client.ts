@@ -50,6 +50,8 @@ import { VERSION } from './version.js';
 const ENDPOINT = '/agents/{agentId}/conversations/{conversationId}' satisfies keyof paths;
 const BODY_TEXT_LIMIT = 1_000;
 const querySerializer = createQuerySerializer();
+// Errors that end a call because its deadline passed; never retried or wrapped again.
+const deadlineErrors = new WeakSet<Error>();
 
 // Loaded on first use by a validating client, then reused (a fresh import() per call costs ~20 % CPU).
 let validator: Promise<{ validateConversation: typeof ValidateConversation }> | undefined;
@@ -179,10 +181,18 @@ class ChatDashClientImpl implements ChatDashClient {
     const span = this.#settings.tracing ? startCall(url) : undefined;
     try {
       for (let n = 1; ; n++) {
-        await this.#holdForPause(url, settings, attempts, deadline);
+        const heldFirst = await this.#holdForPause(url, settings, attempts, deadline);
         if (signal?.aborted) throw this.#aborted(url, signal, attempts);
         try {
-          const outcome = await this.#attempt(url, settings, n, attempts, deadline, span);
+          const outcome = await this.#attempt(
+            url,
+            settings,
+            n,
+            attempts,
+            deadline,
+            span,
+            heldFirst,
+          );
           this.#budget?.refill();
           span?.end(undefined);
           return outcome;
@@ -216,6 +226,7 @@ class ChatDashClientImpl implements ChatDashClient {
     url: string,
     attempts: Attempt[],
   ): Delay {
+    if (deadlineErrors.has(error)) throw error; // the deadline passed during the attempt: nothing to wait for
     const headers = error instanceof APIError ? error.headers : undefined;
     // A server that says "wait" on a 429 or 503 says it to every call on this client,
     // whether or not this call retries (a call out of retries must still pause the rest).
@@ -253,17 +264,22 @@ class ChatDashClientImpl implements ChatDashClient {
     { signal, deadlineMs }: CallSettings,
     attempts: Attempt[],
     deadline: number | undefined,
-  ): Promise<void> {
+  ): Promise<number> {
+    let total = 0;
     for (let held = this.#gate.remaining(); held > 0; held = this.#gate.remaining()) {
       if (deadline !== undefined && Date.now() + held >= deadline)
         throw this.#deadlineError(url, attempts, deadlineMs, undefined);
-      // The wait before an attempt goes on the attempt before it; attempt 1 carries its own.
-      const previous =
-        attempts.at(-1) ?? attempts[attempts.push({ attempt: 1, durationMs: 0 }) - 1]!;
-      previous.delayMs = round((previous.delayMs ?? 0) + held);
-      previous.delaySource = 'rate-limit';
+      // The wait before an attempt goes on the attempt before it (attempt 1 gets
+      // its own record when it is sent: a call aborted while held sent nothing).
+      const previous = attempts.at(-1);
+      if (previous) {
+        previous.delayMs = round((previous.delayMs ?? 0) + held);
+        previous.delaySource = 'rate-limit';
+      }
       await sleep(held, signal, () => this.#aborted(url, signal, attempts));
+      total += held;
     }
+    return attempts.length === 0 ? total : 0;
   }
 
   /**
@@ -278,6 +294,7 @@ class ChatDashClientImpl implements ChatDashClient {
     attempts: Attempt[],
     deadline: number | undefined,
     span: CallSpan | undefined,
+    heldBefore: number,
   ): Promise<Outcome> {
     const { signal, timeoutMs } = settings;
     const headers = { ...this.#headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
@@ -286,8 +303,10 @@ class ChatDashClientImpl implements ChatDashClient {
     const controller = new AbortController();
     const byDeadline = deadline !== undefined && deadline - Date.now() < timeoutMs;
     const limitMs = byDeadline ? Math.max(0, deadline - Date.now()) : timeoutMs;
-    // A held first attempt already has its record (with the wait); fill it in.
-    const held = attempts[n - 1];
+    const entry: Attempt = { attempt: n, durationMs: 0 };
+    // Attempt 1 held by a shared pause carries the wait before it (there is no record before it).
+    if (heldBefore > 0)
+      Object.assign(entry, { delayMs: round(heldBefore), delaySource: 'rate-limit' });
     const context: RequestContext = { url, attempts };
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
@@ -322,8 +341,7 @@ class ChatDashClientImpl implements ChatDashClient {
         );
       });
     } catch (error) {
-      const entry = record(n, error as Error, started, held);
-      if (!held) attempts.push(entry);
+      attempts.push(record(entry, error as Error, started));
       attemptSpan?.end(undefined, (error as Error).name);
       this.#logAttempt(url, entry, headers, undefined);
       throw error;
@@ -332,10 +350,9 @@ class ChatDashClientImpl implements ChatDashClient {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
     const { response, body } = exchanged;
-    const entry: Attempt = held ?? { attempt: n, durationMs: 0 };
     entry.status = response.status;
     entry.durationMs = round(performance.now() - started);
-    if (!held) attempts.push(entry);
+    attempts.push(entry);
     if (this.#log.debugOn) this.#logAttempt(url, entry, headers, response);
     try {
       const outcome = await this.#settle(response, body, context, settings.maxResponseBytes);
@@ -481,10 +498,12 @@ class ChatDashClientImpl implements ChatDashClient {
     deadlineMs: number | undefined,
     last: Error | undefined,
   ): APIConnectionTimeoutError {
-    return new APIConnectionTimeoutError(
+    const error = new APIConnectionTimeoutError(
       `Request exceeded its deadline of ${deadlineMs} ms: GET ${url}`,
       { url, attempts, ...(last ? { cause: last } : {}) },
     );
+    deadlineErrors.add(error);
+    return error;
   }
 
   #logAttempt(
@@ -522,9 +541,8 @@ class ChatDashClientImpl implements ChatDashClient {
   }
 }
 
-/** The record of a failed attempt (or the held record of attempt 1, filled in). */
-function record(n: number, error: Error, started: number, held?: Attempt): Attempt {
-  const entry: Attempt = held ?? { attempt: n, durationMs: 0 };
+/** Fills in the record of a failed attempt. */
+function record(entry: Attempt, error: Error, started: number): Attempt {
   if (error instanceof APIError || error instanceof ResponseValidationError)
     entry.status = error.status;
   else entry.error = error.name;

@@ -48,8 +48,9 @@ export interface Attempt {
   /** From sending the request to the last byte of the body (or the failure). */
   durationMs: number;
   /**
-   * The wait before the next attempt. On attempt 1 only, when a shared
-   * rate-limit pause held it before it was sent, the wait before it instead.
+   * The wait before the next attempt. Attempt 1 has no record before it, so
+   * when a shared rate-limit pause held it before it was sent and no retry
+   * followed, its record carries that wait instead (a retry's wait replaces it).
    */
   delayMs?: number;
   delaySource?: DelaySource;

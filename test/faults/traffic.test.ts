@@ -189,7 +189,8 @@ describe('shared rate-limit pause', () => {
 
     expect(abort.value).toBeInstanceOf(APIUserAbortError);
     expect(abort.seconds).toBeLessThan(0.5);
-    expect((abort.value as ChatDashError).attempts.filter((a) => a.status)).toEqual([]);
+    // Aborted while held: nothing was sent, so there is no attempt to show.
+    expect((abort.value as ChatDashError).attempts).toEqual([]);
 
     const warnings = chatdash.lines.filter(
       (l) => l.level === 'warn' && /rate limited/.test(l.message),
@@ -254,6 +255,11 @@ describe('deadlineMs', () => {
     expect(seconds).toBeGreaterThanOrEqual(0.25);
     expect(seconds).toBeLessThan(2.5);
     expect(server.requests).toHaveLength(1);
+    // The deadline error itself, not a second one wrapping it.
+    expect(error.cause).toBeUndefined();
+    expect((error as ChatDashError).attempts).toMatchObject([
+      { attempt: 1, error: 'APIConnectionTimeoutError' },
+    ]);
   });
 
   it('rejects at the deadline while the body stalls after the headers', async () => {

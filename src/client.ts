@@ -176,6 +176,10 @@ class ChatDashClientImpl implements ChatDashClient {
     const { signal, deadlineMs } = settings;
     const attempts: Attempt[] = [];
     const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+    // The first calls of a process can start before the API has loaded: wait for it
+    // then, or they would make no span and send no traceparent. Once loaded, nothing to wait for.
+    const loading = this.#settings.tracing ? loadTracing() : undefined;
+    if (loading) await loading;
     const span = this.#settings.tracing ? startCall(url) : undefined;
     try {
       for (let n = 1; ; n++) {

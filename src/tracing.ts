@@ -8,7 +8,7 @@
 import { VERSION } from './version.js';
 
 import type * as OpenTelemetry from '@opentelemetry/api';
-import type { Context, Span } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 
 type Api = typeof OpenTelemetry;
 
@@ -59,18 +59,19 @@ export function startCall(url: string): CallSpan | undefined {
   const target = recording ? new URL(url) : undefined;
   return {
     attempt(n, headers) {
-      const span: Span = tracer.startSpan(`GET ${TEMPLATE}`, { kind: CLIENT }, callContext);
+      // Note: the semantic conventions want method, url.full, server.address and
+      // server.port given at creation, where a sampler can see them.
+      const attributes: Attributes | undefined = target && {
+        'http.request.method': 'GET',
+        'url.full': url,
+        'url.template': TEMPLATE,
+        'server.address': target.hostname.replace(/^\[|\]$/g, ''),
+        'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
+        ...(n > 1 ? { 'http.request.resend_count': n - 1 } : {}),
+      };
+      const options = attributes ? { kind: CLIENT, attributes } : { kind: CLIENT };
+      const span: Span = tracer.startSpan(`GET ${TEMPLATE}`, options, callContext);
       propagation.inject(trace.setSpan(callContext, span), headers);
-      if (span.isRecording() && target) {
-        span.setAttributes({
-          'http.request.method': 'GET',
-          'url.full': url,
-          'url.template': TEMPLATE,
-          'server.address': target.hostname.replace(/^\[|\]$/g, ''),
-          'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
-        });
-        if (n > 1) span.setAttribute('http.request.resend_count', n - 1);
-      }
       return {
         end(status, errorType) {
           if (status !== undefined) span.setAttribute('http.response.status_code', status);

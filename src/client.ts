@@ -19,7 +19,7 @@ import {
   type ChatDashError,
   type RequestContext,
 } from './errors.js';
-import { Log, loggedHeaders } from './log.js';
+import { ignoreRejection, Log, loggedHeaders } from './log.js';
 import {
   checkParams,
   checkRequestOptions,
@@ -443,12 +443,14 @@ class ChatDashClientImpl implements ChatDashClient {
       issues: safeIssues.map((i) => `${i.path || '(body)'} ${i.message}`).join('; '),
     });
     try {
-      this.#settings.onValidationIssue?.({
-        issues: safeIssues,
-        url,
-        status: response.status,
-        requestId,
-      });
+      ignoreRejection(
+        this.#settings.onValidationIssue?.({
+          issues: safeIssues,
+          url,
+          status: response.status,
+          requestId,
+        }),
+      );
     } catch {
       // The callback's failure must not turn a good response into an error.
     }

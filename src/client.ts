@@ -431,7 +431,8 @@ class ChatDashClientImpl implements ChatDashClient {
 
   /** `validateResponses: 'report'`: tell, log once, and go on. */
   #report(issues: ValidationIssue[], response: Response, url: string): void {
-    const requestId = response.headers.get('x-request-id') ?? undefined;
+    // Redacted like APIError.requestId: a server can echo the key in any header.
+    const requestId = this.#redactor.headers(response.headers).get('x-request-id') ?? undefined;
     const safeIssues = issues.map(({ path, message }) => ({
       path: this.#redactor.text(path),
       message: this.#redactor.text(message),

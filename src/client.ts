@@ -193,6 +193,7 @@ class ChatDashClientImpl implements ChatDashClient {
         } catch (caught) {
           const error = caught as ChatDashError;
           const delay = this.#retryDelay(error, n, settings, deadline, url, attempts);
+          const waitEnds = Date.now() + delay.ms;
           const last = attempts[n - 1]!;
           last.delayMs = round(delay.ms);
           last.delaySource = delay.source;
@@ -203,6 +204,10 @@ class ChatDashClientImpl implements ChatDashClient {
             reason: error.message,
           });
           await sleep(delay.ms, signal, () => this.#aborted(url, signal, attempts));
+          // Note: a timer can fire up to 1 ms early by Date.now(), the rate-limit gate's
+          // clock; the rest of the pause this call waited for is not a hold by another.
+          const early = waitEnds - Date.now();
+          if (early > 0) await sleep(early, signal, () => this.#aborted(url, signal, attempts));
         }
       }
     } catch (error) {

@@ -232,7 +232,8 @@ class ChatDashClientImpl implements ChatDashClient {
     const status = (error as APIError).status;
     if (headers && (status === 429 || status === 503)) {
       const asked = serverDelay(headers);
-      if (asked && this.#gate.pause(asked.ms)) {
+      // A zero wait holds nothing: no pause, and no warning (the testing mock sends `retry-after-ms: 0`).
+      if (asked && asked.ms > 0 && this.#gate.pause(asked.ms)) {
         this.#log.warn(`rate limited: holding every request for ${round(asked.ms)} ms`, {
           url,
           status,

@@ -209,6 +209,20 @@ describe('log lines', () => {
     ]);
   });
 
+  it('writes no rate-limit warning for retry-after-ms: 0 (what the testing mock sends): nothing is held', async () => {
+    const server = await httpServer((_req, res, attempt) =>
+      attempt === 0
+        ? sendJson(res, 503, {}, { 'retry-after-ms': '0' })
+        : sendJson(res, 200, exampleConversation),
+    );
+    const log = recorder();
+    const { attempts } = await client(server.baseUrl, {
+      logger: log.logger,
+    }).getConversationWithResponse(params);
+    expect(log.lines).toEqual([]);
+    expect(attempts[0]).toMatchObject({ delayMs: 0, delaySource: 'retry-after-ms' });
+  });
+
   it.each(['error', 'off'] as const)(
     'writes nothing at %s: the caller gets the error',
     async (logLevel) => {

@@ -47,14 +47,24 @@ function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return createChatDashClient({ apiKey: KEY, baseUrl, ...options });
 }
 
+/** The error a call rejects with; the test fails if it resolves or rejects with anything else. */
 async function failure(promise: Promise<unknown>): Promise<ChatDashError> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
+  const error: unknown = await promise.then(
+    () => 'resolved',
+    (e: unknown) => e,
   );
-  if (!(result instanceof ChatDashError)) throw new Error('expected a ChatDashError');
-  return result;
+  expect(error).toBeInstanceOf(ChatDashError);
+  return error as ChatDashError;
 }
+
+/** An attempt that got `status` and was followed by a wait. */
+const waited = (attempt: number, status: number, delayMs: number, delaySource: string) => ({
+  attempt,
+  status,
+  durationMs: expect.any(Number),
+  delayMs,
+  delaySource,
+});
 
 /** Every string in a value, keys included, however deep. */
 function strings(value: unknown, out: string[] = []): string[] {
@@ -368,13 +378,7 @@ describe('attempts', () => {
     const { attempts } = await client(server.baseUrl).getConversationWithResponse(params);
     const elapsed = performance.now() - started;
     expect(attempts).toStrictEqual([
-      {
-        attempt: 1,
-        status: 503,
-        durationMs: expect.any(Number),
-        delayMs: 150,
-        delaySource: 'retry-after-ms',
-      },
+      waited(1, 503, 150, 'retry-after-ms'),
       { attempt: 2, status: 200, durationMs: expect.any(Number) },
     ]);
     for (const { durationMs } of attempts) expect(durationMs).toBeGreaterThanOrEqual(0);
@@ -434,13 +438,7 @@ describe('attempts', () => {
     const seconds = (performance.now() - started) / 1000;
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error.attempts).toStrictEqual([
-      {
-        attempt: 1,
-        status: 429,
-        durationMs: expect.any(Number),
-        delayMs: 1_000,
-        delaySource: 'retry-after',
-      },
+      waited(1, 429, 1_000, 'retry-after'),
       { attempt: 2, status: 404, durationMs: expect.any(Number) },
     ]);
     expect(seconds).toBeGreaterThanOrEqual(0.9);
@@ -456,15 +454,7 @@ describe('attempts', () => {
     setTimeout(() => controller.abort(), 200);
     const error = await failure(call);
     expect(error).toBeInstanceOf(APIUserAbortError);
-    expect(error.attempts).toStrictEqual([
-      {
-        attempt: 1,
-        status: 503,
-        durationMs: expect.any(Number),
-        delayMs: 5_000,
-        delaySource: 'retry-after-ms',
-      },
-    ]);
+    expect(error.attempts).toStrictEqual([waited(1, 503, 5_000, 'retry-after-ms')]);
   });
 
   it("labels a call's own retry-after-ms wait as such every time, not as a 'rate-limit' hold", async () => {
@@ -496,15 +486,7 @@ describe('attempts', () => {
     const first = shared.getConversationWithResponse(params);
     await new Promise((resolve) => setTimeout(resolve, 100)); // the 429 has paused the client
     const held = await shared.getConversationWithResponse(params);
-    expect(held.attempts).toStrictEqual([
-      {
-        attempt: 1,
-        status: 200,
-        durationMs: expect.any(Number),
-        delayMs: expect.any(Number),
-        delaySource: 'rate-limit',
-      },
-    ]);
+    expect(held.attempts).toStrictEqual([waited(1, 200, expect.any(Number), 'rate-limit')]);
     expect(held.attempts[0]!.delayMs).toBeGreaterThan(100);
     expect(held.attempts[0]!.delayMs).toBeLessThanOrEqual(400);
     await first;

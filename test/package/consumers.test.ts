@@ -3,16 +3,12 @@
  * project outside this repository, then compiled with moduleResolution node16
  * (ESM and CJS) and bundler, and run for real in ESM and CJS.
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measure, ENTRY_LIMIT_BYTES, TOTAL_LIMIT_BYTES } from '../../scripts/size.js';
+import { installPacked, repo, run } from './packed.js';
 
-const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, '../..');
 const tsc = join(repo, 'node_modules/typescript/bin/tsc');
 let root: string;
 
@@ -83,19 +79,14 @@ async function compile(dir: string) {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'chatdash-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', root], {
-    cwd: repo,
-  });
-  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
-  const installed = join(root, 'node_modules/chatdash-client');
-  await mkdir(installed, { recursive: true });
-  await run('tar', ['-xzf', join(root, filename), '-C', installed, '--strip-components=1']);
   // Its dependencies, and @types/node for the consumers, from this repository's install.
-  for (const dep of ['openapi-fetch', 'ajv-formats', 'ajv', '@types/node', 'undici-types']) {
-    await mkdir(join(root, 'node_modules', dep, '..'), { recursive: true });
-    await symlink(join(repo, 'node_modules', dep), join(root, 'node_modules', dep), 'dir');
-  }
+  root = await installPacked('chatdash-consumer-', [
+    'openapi-fetch',
+    'ajv-formats',
+    'ajv',
+    '@types/node',
+    'undici-types',
+  ]);
 }, 120_000);
 
 afterAll(async () => {

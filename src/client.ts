@@ -197,11 +197,14 @@ class ChatDashClientImpl implements ChatDashClient {
           const last = attempts[n - 1]!;
           last.delayMs = round(delay.ms);
           last.delaySource = delay.source;
+          // url and the failed response's request id: what to grep for, and what to quote to ChatDash.
           this.#log.info(`retrying GET ${url} in ${round(delay.ms)} ms: ${error.message}`, {
+            url,
             attempt: n + 1,
             delayMs: round(delay.ms),
             delaySource: delay.source,
             reason: error.message,
+            requestId: (error as Partial<APIError>).requestId,
           });
           await sleep(delay.ms, signal, () => this.#aborted(url, signal, attempts));
           // Note: a timer can fire up to 1 ms early by Date.now(), the rate-limit gate's
@@ -238,6 +241,7 @@ class ChatDashClientImpl implements ChatDashClient {
           url,
           status,
           delayMs: round(asked.ms),
+          requestId: (error as APIError).requestId,
         });
       }
     }

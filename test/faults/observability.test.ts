@@ -164,10 +164,10 @@ describe('log lines', () => {
     expect(first!.fields).not.toHaveProperty('requestId');
   });
 
-  it('writes one info line per retry (attempt, delayMs, delaySource, reason) and no debug line at info', async () => {
+  it('writes one info line per retry (url, attempt, delayMs, delaySource, reason, the request id to quote) and no debug line at info', async () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt < 2
-        ? sendJson(res, 503, {}, { 'retry-after-ms': '20' })
+        ? sendJson(res, 503, {}, { 'retry-after-ms': '20', 'x-request-id': `r-${attempt}` })
         : sendJson(res, 200, exampleConversation),
     );
     const log = recorder();
@@ -176,10 +176,12 @@ describe('log lines', () => {
     expect(log.at('debug')).toEqual([]);
     expect(log.at('info').map((l) => l.fields)).toStrictEqual(
       [2, 3].map((attempt) => ({
+        url,
         attempt,
         delayMs: 20,
         delaySource: 'retry-after-ms',
         reason: `503 Service Unavailable: GET ${url}`,
+        requestId: `r-${attempt - 2}`,
       })),
     );
     expect(log.at('info')[0]!.message).toBe(
@@ -189,7 +191,7 @@ describe('log lines', () => {
 
   it('writes at warn a rate-limit pause and an exhausted retry budget, and nothing below warn', async () => {
     const server = await httpServer((_req, res) =>
-      sendJson(res, 429, {}, { 'retry-after-ms': '30' }),
+      sendJson(res, 429, {}, { 'retry-after-ms': '30', 'x-request-id': 'r-429' }),
     );
     const log = recorder();
     const error = await failure(
@@ -204,12 +206,12 @@ describe('log lines', () => {
       [
         'warn',
         'chatdash-client: rate limited: holding every request for 30 ms',
-        { url, status: 429, delayMs: 30 },
+        { url, status: 429, delayMs: 30, requestId: 'r-429' },
       ],
       [
         'warn',
         'chatdash-client: rate limited: holding every request for 30 ms',
-        { url, status: 429, delayMs: 30 },
+        { url, status: 429, delayMs: 30, requestId: 'r-429' },
       ],
       [
         'warn',

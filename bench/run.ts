@@ -144,7 +144,7 @@ for (const r of results) {
       `${fmt(n('p50Ratio'))} | ${fmt(n('p99Ratio'))} | ${fmt(n('rpsRatio'))} | ${fmt(n('cpuUsRatio'))} |`,
   );
 }
-console.log(`\n${observabilityCost(runs, median)}`);
+console.log(`\n${await observabilityCost(runs, median)}`);
 const machine = {
   date: new Date().toISOString(),
   node: process.version,

@@ -452,8 +452,12 @@ describe('attempts', () => {
       sendJson(res, 503, {}, { 'retry-after-ms': '5000' }),
     );
     const controller = new AbortController();
-    const call = client(server.baseUrl).getConversation(params, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 200);
+    // Aborts 50 ms into the wait, however long the first attempt took.
+    const log = recorder();
+    const logger = { ...log.logger, info: () => void setTimeout(() => controller.abort(), 50) };
+    const call = client(server.baseUrl, { logLevel: 'info', logger }).getConversation(params, {
+      signal: controller.signal,
+    });
     const error = await failure(call);
     expect(error).toBeInstanceOf(APIUserAbortError);
     expect(error.attempts).toStrictEqual([waited(1, 503, 5_000, 'retry-after-ms')]);
@@ -484,9 +488,12 @@ describe('attempts', () => {
         ? sendJson(res, 429, {}, { 'retry-after-ms': '400' })
         : sendJson(res, 200, exampleConversation),
     );
-    const shared = client(server.baseUrl, { logLevel: 'off' });
+    let paused = () => {};
+    const pause = new Promise<void>((resolve) => (paused = resolve));
+    const logger = { ...recorder().logger, warn: () => paused() }; // the pause's warn line
+    const shared = client(server.baseUrl, { logger });
     const first = shared.getConversationWithResponse(params);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the 429 has paused the client
+    await pause;
     const held = await shared.getConversationWithResponse(params);
     expect(held.attempts).toStrictEqual([waited(1, 200, expect.any(Number), 'rate-limit')]);
     expect(held.attempts[0]!.delayMs).toBeGreaterThan(100);

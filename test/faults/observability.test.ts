@@ -383,7 +383,10 @@ describe('attempts', () => {
       waited(1, 503, 150, 'retry-after-ms'),
       { attempt: 2, status: 200, durationMs: expect.any(Number) },
     ]);
-    for (const { durationMs } of attempts) expect(durationMs).toBeGreaterThanOrEqual(0);
+    for (const { durationMs } of attempts) {
+      expect(durationMs).toBeGreaterThanOrEqual(0);
+      expect(durationMs).toBeLessThan(2_500);
+    }
     expect(attempts[0]!.durationMs + attempts[1]!.durationMs + 150).toBeLessThanOrEqual(
       elapsed + 1,
     );
@@ -443,6 +446,10 @@ describe('attempts', () => {
       waited(1, 429, 1_000, 'retry-after'),
       { attempt: 2, status: 404, durationMs: expect.any(Number) },
     ]);
+    for (const { durationMs } of error.attempts) {
+      expect(durationMs).toBeGreaterThanOrEqual(0);
+      expect(durationMs).toBeLessThan(1_500);
+    }
     expect(seconds).toBeGreaterThanOrEqual(0.9);
     expect(seconds).toBeLessThanOrEqual(2.5);
   });

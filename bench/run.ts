@@ -18,6 +18,7 @@ import { request as undiciRequest } from 'undici';
 import type { paths } from '../generated/chatdash.js';
 import { createChatDashClient } from '../src/index.js';
 import { bulkLine, measureBulk, type BulkRound } from './bulk.js';
+import { during, observabilityCost, observabilityRows } from './observability.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 400);
@@ -54,6 +55,7 @@ const clients: Record<string, Call> = {
   },
   'chatdash-client': () => plain.getConversation(params),
   'chatdash-client + validateResponses': () => validating.getConversation(params),
+  ...observabilityRows(KEY, baseUrl, params),
 };
 const names = Object.keys(clients);
 
@@ -101,12 +103,20 @@ const median = (values: number[]) => {
 };
 
 // Warm-up: JIT, connection pools, the lazily loaded validator.
-for (const name of names) for (let i = 0; i < 300; i++) await clients[name]!();
+for (const name of names) {
+  const undo = during(name);
+  for (let i = 0; i < 300; i++) await clients[name]!();
+  undo();
+}
 
 const runs: Record<string, Run[]> = Object.fromEntries(names.map((n) => [n, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = [...names].sort(() => Math.random() - 0.5);
-  for (const name of order) runs[name]!.push(await measure(clients[name]!));
+  for (const name of order) {
+    const undo = during(name);
+    runs[name]!.push(await measure(clients[name]!));
+    undo();
+  }
   process.stderr.write(`bench: round ${round + 1}/${ROUNDS} done\n`);
 }
 const bulkRuns: BulkRound[] = [];
@@ -138,6 +148,7 @@ for (const r of results) {
   );
 }
 console.log(`\n${bulkLine(bulkRuns)}`);
+console.log(`\n${await observabilityCost(runs, median)}`);
 const machine = {
   date: new Date().toISOString(),
   node: process.version,

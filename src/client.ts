@@ -18,7 +18,7 @@ import {
   ResponseValidationError,
   type ChatDashError,
 } from './errors.js';
-import { Log, loggedHeaders } from './log.js';
+import { ignoreRejection, Log, loggedHeaders } from './log.js';
 import {
   checkParams,
   checkRequestOptions,
@@ -178,6 +178,10 @@ class ChatDashClientImpl implements ChatDashClient {
     const { signal, deadlineMs } = settings;
     const attempts: Attempt[] = [];
     const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+    // The first calls of a process can start before the API has loaded: wait for it
+    // then, or they would make no span and send no traceparent. Once loaded, nothing to wait for.
+    const loading = this.#settings.tracing ? loadTracing() : undefined;
+    if (loading) await loading;
     const span = this.#settings.tracing ? startCall(url) : undefined;
     try {
       for (let n = 1; ; n++) {
@@ -199,16 +203,24 @@ class ChatDashClientImpl implements ChatDashClient {
         } catch (caught) {
           const error = caught as ChatDashError;
           const delay = this.#retryDelay(error, n, settings, deadline, url, attempts);
+          const waitEnds = Date.now() + delay.ms;
           const last = attempts[n - 1]!;
           last.delayMs = round(delay.ms);
           last.delaySource = delay.source;
+          // url and the failed response's request id: what to grep for, and what to quote to ChatDash.
           this.#log.info(`retrying GET ${url} in ${round(delay.ms)} ms: ${error.message}`, {
+            url,
             attempt: n + 1,
             delayMs: round(delay.ms),
             delaySource: delay.source,
             reason: error.message,
+            requestId: (error as Partial<APIError>).requestId,
           });
           await sleep(delay.ms, signal, () => this.#aborted(url, signal, attempts));
+          // Note: a timer can fire up to 1 ms early by Date.now(), the rate-limit gate's
+          // clock; the rest of the pause this call waited for is not a hold by another.
+          const early = waitEnds - Date.now();
+          if (early > 0) await sleep(early, signal, () => this.#aborted(url, signal, attempts));
         }
       }
     } catch (error) {
@@ -233,11 +245,13 @@ class ChatDashClientImpl implements ChatDashClient {
     const status = (error as APIError).status;
     if (headers && (status === 429 || status === 503)) {
       const asked = serverDelay(headers);
-      if (asked && this.#gate.pause(asked.ms)) {
+      // A zero wait holds nothing: no pause, and no warning (the testing mock sends `retry-after-ms: 0`).
+      if (asked && asked.ms > 0 && this.#gate.pause(asked.ms)) {
         this.#log.warn(`rate limited: holding every request for ${round(asked.ms)} ms`, {
           url,
           status,
           delayMs: round(asked.ms),
+          requestId: (error as APIError).requestId,
         });
       }
     }
@@ -445,7 +459,8 @@ class ChatDashClientImpl implements ChatDashClient {
 
   /** `validateResponses: 'report'`: tell, log once, and go on. */
   #report(issues: ValidationIssue[], response: Response, url: string): void {
-    const requestId = response.headers.get('x-request-id') ?? undefined;
+    // Redacted like APIError.requestId: a server can echo the key in any header.
+    const requestId = this.#redactor.headers(response.headers).get('x-request-id') ?? undefined;
     const safeIssues = issues.map(({ path, message }) => ({
       path: this.#redactor.text(path),
       message: this.#redactor.text(message),
@@ -457,12 +472,14 @@ class ChatDashClientImpl implements ChatDashClient {
       issues: safeIssues.map((i) => `${i.path || '(body)'} ${i.message}`).join('; '),
     });
     try {
-      this.#settings.onValidationIssue?.({
-        issues: safeIssues,
-        url,
-        status: response.status,
-        requestId,
-      });
+      ignoreRejection(
+        this.#settings.onValidationIssue?.({
+          issues: safeIssues,
+          url,
+          status: response.status,
+          requestId,
+        }),
+      );
     } catch {
       // The callback's failure must not turn a good response into an error.
     }

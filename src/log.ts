@@ -46,7 +46,12 @@ export class Log {
 
   #write(level: 'debug' | 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
     try {
-      this.#logger[level](`chatdash-client: ${this.#redactor.text(message)}`, this.#clean(fields));
+      ignoreRejection(
+        this.#logger[level](
+          `chatdash-client: ${this.#redactor.text(message)}`,
+          this.#clean(fields),
+        ),
+      );
     } catch {
       // The logger's failure is the logger's: the call goes on.
     }
@@ -81,4 +86,13 @@ export function loggedHeaders(headers: Record<string, string>): Record<string, s
     shown[lower] = SHOWN_HEADERS.has(lower) ? value : 'REDACTED';
   }
   return shown;
+}
+
+/**
+ * A callback typed `=> void` can still be async: its rejection, left
+ * unhandled, would end the process (Node's default since 15), so it is dropped.
+ */
+export function ignoreRejection(result: unknown): void {
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
+    (result as PromiseLike<unknown>).then(undefined, () => {});
 }

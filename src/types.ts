@@ -26,7 +26,7 @@ export interface ValidationIssue {
 /** How much the client writes to `logger`. */
 export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
 
-/** Where log lines go: `console` fits, and so do pino, winston and bunyan loggers. */
+/** Where log lines go: `console` and winston fit as they are; pino and bunyan take the fields first, so wrap them (README). */
 export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;

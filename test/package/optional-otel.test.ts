@@ -1,0 +1,191 @@
+/**
+ * `@opentelemetry/api` is an optional peer dependency (DESIGN.md section 9):
+ * the packed package, in a fresh consumer, works without it and loads nothing
+ * of it, and with it installed loads it lazily, in ESM and in CommonJS. A
+ * loader hook (`module.register`) records every module resolution, including
+ * those that fail, with the module that asked.
+ */
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installPacked, repo, run } from '../helpers/packed.js';
+
+// The package's own dependencies, and nothing from @opentelemetry.
+const DEPENDENCIES = ['openapi-fetch', 'ajv-formats', 'ajv'];
+let root: string;
+
+/** Resolutions as the hook saw them: what was asked, by whom, and the URL or error code. */
+interface Resolution {
+  specifier: string;
+  parent: string | undefined;
+  url?: string;
+  error?: string;
+}
+
+const hooks = `
+let port;
+export function initialize(data) { port = data.port; }
+export async function resolve(specifier, context, next) {
+  try {
+    const resolved = await next(specifier, context);
+    port.postMessage({ specifier, parent: context.parentURL, url: resolved.url });
+    return resolved;
+  } catch (error) {
+    port.postMessage({ specifier, parent: context.parentURL, error: error.code });
+    throw error;
+  }
+}`;
+
+const register = `
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+globalThis.resolutions = [];
+port1.on('message', (message) => globalThis.resolutions.push(message));
+port1.unref();
+register('./hooks.mjs', import.meta.url, { data: { port: port2 }, transferList: [port2] });
+// Messages from the hooks' thread arrive a little later than the imports they describe.
+globalThis.settled = () => new Promise((resolve) => setTimeout(resolve, 100));`;
+
+/** Runs a consumer script under the recording hook; returns what it printed, parsed. */
+async function consumer(file: string, code: string): Promise<Record<string, unknown>> {
+  await writeFile(join(root, file), code);
+  const { stdout } = await run(process.execPath, ['--import', './register.mjs', file], {
+    cwd: root,
+  });
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+const fromPackage = (r: Resolution) => r.parent?.includes('/node_modules/chatdash-client/');
+
+beforeAll(async () => {
+  root = await installPacked(DEPENDENCIES);
+  await writeFile(join(root, 'package.json'), JSON.stringify({ private: true }));
+  await writeFile(join(root, 'hooks.mjs'), hooks);
+  await writeFile(join(root, 'register.mjs'), register);
+}, 120_000);
+
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe('without @opentelemetry/api installed', () => {
+  it('cannot resolve it from the installed package (so the tests below mean something)', () => {
+    const required = createRequire(join(root, 'node_modules/chatdash-client/package.json'));
+    expect(() => required.resolve('@opentelemetry/api')).toThrow(/Cannot find module/);
+  });
+
+  const call = `
+const mock = await startMockChatDash({ conversations: [makeConversation()] });
+const client = createChatDashClient({ apiKey: 'ck_no_otel', baseUrl: mock.baseUrl });
+const conversation = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
+await mock.close();
+await globalThis.settled();
+const cache = typeof require === 'function' ? Object.keys(require.cache) : [];
+console.log(JSON.stringify({ id: conversation._id, resolutions: globalThis.resolutions, cache }));`;
+
+  it.each([
+    [
+      'ESM',
+      'no-otel.mjs',
+      `import { createChatDashClient } from 'chatdash-client';
+import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
+${call}`,
+    ],
+    [
+      'CommonJS',
+      'no-otel.cjs',
+      `const { createChatDashClient } = require('chatdash-client');
+const { makeConversation, startMockChatDash } = require('chatdash-client/testing');
+(async () => {${call}})();`,
+    ],
+  ])(
+    'makes a call in %s, tries @opentelemetry/api once and loads nothing under @opentelemetry',
+    async (_, file, code) => {
+      const { id, resolutions, cache } = (await consumer(file, code)) as {
+        id: string;
+        resolutions: Resolution[];
+        cache: string[];
+      };
+      expect(id).toBe('conv_0001');
+      const asked = resolutions.filter((r) => r.specifier.startsWith('@opentelemetry/'));
+      expect(asked).toEqual([
+        {
+          specifier: '@opentelemetry/api',
+          parent: expect.stringContaining('/node_modules/chatdash-client/dist/'),
+          error: 'ERR_MODULE_NOT_FOUND',
+        },
+      ]);
+      expect(resolutions.filter((r) => r.url?.includes('@opentelemetry'))).toEqual([]);
+      expect(cache.filter((path) => path.includes('@opentelemetry'))).toEqual([]);
+    },
+  );
+});
+
+describe('with @opentelemetry/api installed', () => {
+  beforeAll(async () => {
+    await mkdir(join(root, 'node_modules/@opentelemetry'), { recursive: true });
+    for (const name of ['api', 'sdk-trace-base']) {
+      const from = join('node_modules/@opentelemetry', name);
+      await symlink(join(repo, from), join(root, from), 'dir');
+    }
+  });
+
+  // A client with tracing off never asks for the API; one with tracing on loads it and makes spans.
+  const calls = `
+const exporter = new InMemorySpanExporter();
+trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+const mock = await startMockChatDash({ conversations: [makeConversation()] });
+const params = { agentId: 'agent_0001', conversationId: 'conv_0001' };
+await createChatDashClient({ apiKey: 'ck_otel', baseUrl: mock.baseUrl, tracing: false }).getConversation(params);
+await globalThis.settled();
+const beforeTracing = globalThis.resolutions.slice();
+await createChatDashClient({ apiKey: 'ck_otel', baseUrl: mock.baseUrl }).getConversation(params);
+await mock.close();
+await globalThis.settled();
+const spans = exporter.getFinishedSpans().map((s) => s.name);
+console.log(JSON.stringify({ beforeTracing, after: globalThis.resolutions, spans }));`;
+
+  it.each([
+    [
+      'ESM',
+      'otel.mjs',
+      `import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createChatDashClient } from 'chatdash-client';
+import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
+${calls}`,
+    ],
+    [
+      'CommonJS',
+      'otel.cjs',
+      `const { trace } = require('@opentelemetry/api');
+const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { createChatDashClient } = require('chatdash-client');
+const { makeConversation, startMockChatDash } = require('chatdash-client/testing');
+(async () => {${calls}})();`,
+    ],
+  ])(
+    'loads it in %s only for a client with tracing on, and makes its spans',
+    async (_, file, code) => {
+      const { beforeTracing, after, spans } = (await consumer(file, code)) as {
+        beforeTracing: Resolution[];
+        after: Resolution[];
+        spans: string[];
+      };
+      expect(beforeTracing.filter(fromPackage).map((r) => r.specifier)).not.toContain(
+        '@opentelemetry/api',
+      );
+      expect(after.filter(fromPackage)).toContainEqual({
+        specifier: '@opentelemetry/api',
+        parent: expect.stringContaining('/node_modules/chatdash-client/dist/'),
+        url: expect.stringContaining('/node_modules/@opentelemetry/api/'),
+      });
+      expect(spans).toEqual([
+        'GET /agents/{agentId}/conversations/{conversationId}',
+        'chatdash.getConversation',
+      ]);
+    },
+  );
+});

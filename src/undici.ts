@@ -123,7 +123,7 @@ let STATUS_CODES: Record<number, string | undefined> = {};
  */
 function loadUndici(): typeof Undici {
   if (loaded) return loaded;
-  new Headers();
+  new Headers(); // starts Node's own fetch machinery, which fills empty slots with Node's Agent
   const require = createRequire(import.meta.url);
   STATUS_CODES = (require('node:http') as typeof Http).STATUS_CODES;
   let undici: typeof Undici;

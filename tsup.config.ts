@@ -6,11 +6,21 @@ export default defineConfig({
     index: 'src/index.ts',
     types: 'src/types.ts',
     testing: 'src/testing.ts',
+    undici: 'src/undici.ts',
     cli: 'src/bin.ts',
   },
   format: ['esm', 'cjs'],
   // Declarations for the importable entries only; `cli` is the `chatdash` bin.
-  dts: { entry: { index: 'src/index.ts', types: 'src/types.ts', testing: 'src/testing.ts' } },
+  dts: {
+    entry: {
+      index: 'src/index.ts',
+      types: 'src/types.ts',
+      testing: 'src/testing.ts',
+      undici: 'src/undici.ts',
+    },
+  },
+  // The undici subpath loads undici with createRequire(import.meta.url); the CJS build needs the shim.
+  shims: true,
   clean: true,
   target: 'node20',
   async onSuccess() {

@@ -1,12 +1,18 @@
 /**
- * `npm run bench`: the client's cost per request against raw fetch, undici and
- * bare openapi-fetch, on a local keep-alive server in another process.
+ * One Node version's table for `npm run bench` (bench/versions.mjs runs this
+ * file under each pinned version): the client's cost per request against raw
+ * fetch, undici and bare openapi-fetch, on a local keep-alive server in
+ * another process.
  *
  * Interleaved rounds: each round runs every client once, in a shuffled order;
  * each run measures sequential latency (p50, p99), then requests/s and client
  * CPU microseconds per request with 32 in flight. Every figure is also given as
  * the median over rounds of the per-round ratio against raw fetch, which is
- * what to read on a noisy machine. Writes bench/results.json.
+ * what to read on a noisy machine. Writes bench/results-node<major>.json.
+ *
+ * Note: npm undici is imported only after the first raw fetch. Imported before
+ * it, its lib/global.js installs npm undici's Agent as the global dispatcher,
+ * and "raw fetch" would measure fetch on that Agent, not Node's own.
  */
 import { fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -14,7 +20,6 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import createClient from 'openapi-fetch';
-import { request as undiciRequest } from 'undici';
 import type { paths } from '../generated/chatdash.js';
 import { createChatDashClient } from '../src/index.js';
 import { bulkLine, measureBulk, type BulkRound } from './bulk.js';
@@ -39,14 +44,34 @@ const [baseUrl, bodyBytes] = await new Promise<[string, string]>((resolve) =>
 const url = `${baseUrl}/agents/agent_1/conversations/conv_1`;
 const headers = { Authorization: KEY, Accept: 'application/json' };
 
+// Node's own fetch machinery first (see the note above), then npm undici.
+await (await fetch(url, { headers })).text();
+const { Agent, request: undiciRequest } = await import('undici');
+const { createUndiciFetch } = await import('../src/undici.js');
+const agent = new Agent();
+const undiciFetch = createUndiciFetch();
+
 const bare = createClient<paths>({ baseUrl });
 const plain = createChatDashClient({ apiKey: KEY, baseUrl });
 const validating = createChatDashClient({ apiKey: KEY, baseUrl, validateResponses: true });
+const overUndici = createChatDashClient({ apiKey: KEY, baseUrl, fetch: undiciFetch });
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 
 const clients: Record<string, Call> = {
   'raw fetch': async () => (await fetch(url, { headers })).json(),
-  'undici.request': async () => (await undiciRequest(url, { headers })).body.json(),
+  // What the client gives fetch on every attempt: a signal, and a timer that can fire it.
+  'raw fetch + AbortSignal': async () => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 30_000);
+    try {
+      return await (await fetch(url, { headers, signal: controller.signal })).json();
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+  'undici.request': async () =>
+    (await undiciRequest(url, { dispatcher: agent, headers })).body.json(),
+  createUndiciFetch: async () => (await undiciFetch(url, { headers })).json(),
   'openapi-fetch (bare)': async () => {
     const { data } = await bare.GET('/agents/{agentId}/conversations/{conversationId}', {
       params: { path: params, header: { Authorization: KEY } },
@@ -56,6 +81,7 @@ const clients: Record<string, Call> = {
   'chatdash-client': () => plain.getConversation(params),
   'chatdash-client + validateResponses': () => validating.getConversation(params),
   ...observabilityRows(KEY, baseUrl, params),
+  'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
 };
 const names = Object.keys(clients);
 
@@ -122,6 +148,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const bulkRuns: BulkRound[] = [];
 for (let round = 0; round < ROUNDS; round++) bulkRuns.push(await measureBulk(plain));
 server.kill('SIGTERM');
+await Promise.all([agent.close(), undiciFetch.close()]);
 
 const metrics = ['p50', 'p99', 'rps', 'cpuUs'] as const;
 const results = names.map((name) => {
@@ -156,10 +183,11 @@ const machine = {
   cores: availableParallelism(),
   memoryGiB: Math.round(totalmem() / 2 ** 30),
 };
+const resultsFile = `results-node${process.versions.node.split('.')[0]}.json`;
 await writeFile(
-  join(import.meta.dirname, 'results.json'),
+  join(import.meta.dirname, resultsFile),
   `${JSON.stringify({ machine, rounds: ROUNDS, sequential: SEQUENTIAL, concurrent: CONCURRENT, inFlight: IN_FLIGHT, results, runs }, null, 2)}\n`,
 );
 console.log(
-  `\n${machine.date} · Node ${machine.node} · ${machine.cpu} · ${machine.cores} cores · wrote bench/results.json`,
+  `\n${machine.date} · Node ${machine.node} · ${machine.cpu} · ${machine.cores} cores · wrote bench/${resultsFile}`,
 );

@@ -3,7 +3,7 @@
  * project outside this repository, then compiled with moduleResolution node16
  * (ESM and CJS) and bundler, and run for real in ESM and CJS.
  */
-import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrism, stopPrism } from '../../scripts/prism.js';
@@ -16,7 +16,9 @@ const consumerCode = `
 import { createChatDashClient, NotFoundError, APIError, VERSION, type Conversation, type ChatDashClientOptions } from 'chatdash-client';
 import type { Conversation as TypesOnly, ConversationStatus, paths, ChatDashClient, GetConversationParams } from 'chatdash-client/types';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
+import { createUndiciFetch, type UndiciFetch } from 'chatdash-client/undici';
 
+export const makeFetch = (): UndiciFetch => createUndiciFetch({ connections: 8, proxy: 'env' });
 const options: ChatDashClientOptions = { apiKey: process.env.CHATDASH_API_KEY, validateResponses: true };
 const status: ConversationStatus = 'pending';
 const sample: TypesOnly = makeConversation({ status });
@@ -104,6 +106,54 @@ const { makeConversation, startMockChatDash } = require('chatdash-client/testing
     for (const file of ['run.mjs', 'run.cjs']) {
       const { stdout } = await run(process.execPath, [join(root, file)]);
       expect(JSON.parse(stdout), file).toEqual({ id: 'conv_0001', base: 'function' });
+    }
+  });
+
+  it('runs chatdash-client/undici in ESM and CommonJS once undici is installed, and says how to install it before', async () => {
+    const esm = `import { createChatDashClient } from 'chatdash-client';
+import { createUndiciFetch } from 'chatdash-client/undici';
+import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
+let fetch;
+try {
+  fetch = createUndiciFetch();
+} catch (error) {
+  console.log(JSON.stringify({ error: error.name + ': ' + error.message }));
+  process.exit(0);
+}
+const mock = await startMockChatDash({ conversations: [makeConversation()] });
+const client = createChatDashClient({ apiKey: 'ck_esm', baseUrl: mock.baseUrl, fetch });
+const c = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
+await Promise.all([mock.close(), fetch.close()]);
+console.log(JSON.stringify({ id: c._id }));`;
+    const cjs = `const { createChatDashClient } = require('chatdash-client');
+const { createUndiciFetch } = require('chatdash-client/undici');
+const { makeConversation, startMockChatDash } = require('chatdash-client/testing');
+(async () => {
+  let fetch;
+  try {
+    fetch = createUndiciFetch();
+  } catch (error) {
+    console.log(JSON.stringify({ error: error.name + ': ' + error.message }));
+    return;
+  }
+  const mock = await startMockChatDash({ conversations: [makeConversation()] });
+  const client = createChatDashClient({ apiKey: 'ck_cjs', baseUrl: mock.baseUrl, fetch });
+  const c = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
+  await Promise.all([mock.close(), fetch.close()]);
+  console.log(JSON.stringify({ id: c._id }));
+})();`;
+    await writeFile(join(root, 'undici.mjs'), esm);
+    await writeFile(join(root, 'undici.cjs'), cjs);
+    const missing =
+      'ChatDashError: createUndiciFetch: needs the optional peer dependency undici (>=7): npm install undici';
+    for (const file of ['undici.mjs', 'undici.cjs']) {
+      const { stdout } = await run(process.execPath, [join(root, file)]);
+      expect(JSON.parse(stdout), file).toEqual({ error: missing });
+    }
+    await symlink(join(repo, 'node_modules/undici'), join(root, 'node_modules/undici'), 'dir');
+    for (const file of ['undici.mjs', 'undici.cjs']) {
+      const { stdout } = await run(process.execPath, [join(root, file)]);
+      expect(JSON.parse(stdout), file).toEqual({ id: 'conv_0001' });
     }
   });
 

@@ -1,0 +1,310 @@
+/**
+ * `chatdash-client/undici`: a `FetchLike` on `undici.request` over one
+ * keep-alive `Agent` (or a proxy agent). On its own, 2-4x raw fetch's
+ * requests/s at 0.25-0.4x its CPU per request (`npm run bench`, Node 20 and 24),
+ * because it skips the WHATWG Request/Response machinery the client does not need.
+ *
+ * The only file that loads the optional peer dependency `undici`, and it loads
+ * it only when `createUndiciFetch` is first called, leaving the app's global
+ * fetch dispatcher as it was (see loadUndici).
+ */
+import { createRequire } from 'node:module';
+import type * as Http from 'node:http';
+import type * as Undici from 'undici';
+import { ChatDashError } from './errors.js';
+import type { FetchLike } from './types.js';
+
+export type { FetchLike } from './types.js';
+
+/** Options for {@link createUndiciFetch}. */
+export interface UndiciFetchOptions {
+  /**
+   * The most sockets open to one origin at once; further requests queue. An integer from 1 to 1024.
+   * @default no limit (undici's default, as with Node's global fetch)
+   */
+  connections?: number | undefined;
+  /**
+   * `'env'`: `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (and their lowercase forms), read by
+   * undici's `EnvHttpProxyAgent`. A string: one `http:` or `https:` proxy URL, credentials
+   * allowed (`http://user:pass@proxy:3128`). `false`: connect directly.
+   * @default false
+   */
+  proxy?: 'env' | string | false | undefined;
+}
+
+/** The fetch {@link createUndiciFetch} returns: a `FetchLike` that owns its connection pool. */
+export interface UndiciFetch extends FetchLike {
+  /** Closes the pool once in-flight requests finish; later calls reject. */
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * A `fetch` for `createChatDashClient({ fetch: createUndiciFetch() })`, built on
+ * `undici.request`. What it keeps of fetch, and where it differs:
+ *
+ * - `init.signal` aborts at every moment (connecting, waiting for headers,
+ *   reading the body): the promise or the body read rejects with the signal's
+ *   reason and the request is destroyed.
+ * - Redirects are never followed, whatever `init.redirect` says: a 3xx is
+ *   returned as it is (the client never wants its key sent elsewhere).
+ * - Bodies are not decompressed; `accept-encoding: identity` is sent unless
+ *   `init.headers` names an encoding, so servers answer uncompressed.
+ * - The response is a light `Response`: `status`, `statusText` (the standard
+ *   reason for the status, not the server's), `ok`, `headers` (a real
+ *   `Headers`), `url`, `redirected`, `body` (a web `ReadableStream`, made on
+ *   first use and read lazily; cancelling it destroys the socket's stream),
+ *   `bodyUsed`, `text()`, `json()`, `arrayBuffer()`, `bytes()`; no `clone()`.
+ *   Read or cancel every body: an unread body holds its socket.
+ * - Failures reject as fetch's do: `TypeError('fetch failed')` with undici's
+ *   error as `cause` (so `cause.code` is `ECONNREFUSED`, `UND_ERR_SOCKET`...),
+ *   and a body cut short rejects with `TypeError('terminated')`.
+ *
+ * Throws `ChatDashError` for invalid options or when `undici` 7 or later is not installed.
+ */
+export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch {
+  const { connections, proxy } = checkOptions(options);
+  const undici = loadUndici();
+  const pool = connections === undefined ? {} : { connections };
+  const dispatcher: Undici.Dispatcher =
+    proxy === false
+      ? new undici.Agent(pool)
+      : proxy === 'env'
+        ? new undici.EnvHttpProxyAgent(pool)
+        : new undici.ProxyAgent({ ...pool, uri: proxy });
+
+  const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
+    const signal = init.signal ?? undefined;
+    if (signal?.aborted) throw signal.reason;
+    let data: Undici.Dispatcher.ResponseData;
+    try {
+      data = await undici.request(input, {
+        dispatcher,
+        method: (init.method ?? 'GET') as Undici.Dispatcher.HttpMethod,
+        headers: requestHeaders(init.headers),
+        body: (init.body ?? null) as string | Uint8Array | null,
+        signal,
+      });
+    } catch (cause) {
+      throw failure(cause, signal, 'fetch failed');
+    }
+    try {
+      return new LightResponse(input, data, signal) as unknown as Response;
+    } catch (cause) {
+      // A header value Headers refuses: the body is never handed out, so free its socket here.
+      data.body.destroy();
+      throw failure(cause, signal, 'fetch failed');
+    }
+  };
+  const close = () => dispatcher.close();
+  return Object.assign(fetch, { close, [Symbol.asyncDispose]: close });
+}
+
+let loaded: typeof Undici | undefined;
+// From node:http, read with require() at load: an ESM import of node:http makes Node 22+ start
+// its fetch machinery (it reads every export), which would change the slots at import time.
+let STATUS_CODES: Record<number, string | undefined> = {};
+
+/**
+ * Loads npm `undici` without touching the app's global fetch dispatcher. Its
+ * `lib/global.js` fills empty global dispatcher slots with its own Agent, and
+ * in a process where nothing has used fetch yet the slots are empty (Node
+ * creates its fetch machinery on first use), so loading it bare would move the
+ * app's global fetch onto npm undici. So Node's own fetch machinery goes first
+ * (the response's `Headers` needs it anyway): it fills the slots with Node's
+ * own Agent, exactly as the app's first fetch would, and npm undici then leaves
+ * them alone (test/faults/undici.test.ts checks this in a fresh process).
+ * Note: putting the old value back after a bare load does not work:
+ * loading npm undici also loads Node's (it touches the fetch globals), which
+ * then finds the slot taken, and an emptied slot breaks Node's fetch
+ * (`assert(dispatcher)` in its `fetching`).
+ * Synchronous (`require`), so a missing package fails at creation.
+ */
+function loadUndici(): typeof Undici {
+  if (loaded) return loaded;
+  new Headers(); // starts Node's own fetch machinery, which fills empty slots with Node's Agent
+  const require = createRequire(import.meta.url);
+  STATUS_CODES = (require('node:http') as typeof Http).STATUS_CODES;
+  let undici: typeof Undici;
+  try {
+    undici = require('undici') as typeof Undici;
+  } catch (cause) {
+    throw new ChatDashError(
+      'createUndiciFetch: needs the optional peer dependency undici (>=7): npm install undici',
+      { cause },
+    );
+  }
+  if (typeof undici.EnvHttpProxyAgent !== 'function' || typeof undici.request !== 'function') {
+    throw new ChatDashError('createUndiciFetch: needs undici >=7: npm install undici@7');
+  }
+  return (loaded = undici);
+}
+
+function checkOptions(options: unknown): {
+  connections: number | undefined;
+  proxy: string | false;
+} {
+  const where = 'createUndiciFetch';
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ChatDashError(`${where}: options must be an object, got ${describe(options)}`);
+  }
+  for (const name of Object.keys(options)) {
+    if (name !== 'connections' && name !== 'proxy') {
+      throw new ChatDashError(`${where}: unknown option ${JSON.stringify(name.slice(0, 40))}`);
+    }
+  }
+  const { connections, proxy = false } = options as UndiciFetchOptions;
+  if (
+    connections !== undefined &&
+    !(Number.isInteger(connections) && connections >= 1 && connections <= 1024)
+  ) {
+    throw new ChatDashError(
+      `${where}: connections must be an integer from 1 to 1024, got ${describe(connections)}`,
+    );
+  }
+  if (proxy === false || proxy === 'env') return { connections, proxy };
+  const rule = `${where}: proxy must be 'env', false or an http: or https: proxy URL`;
+  // A proxy URL may carry credentials: say what is wrong with it, never quote it.
+  if (typeof proxy !== 'string') throw new ChatDashError(`${rule}, got ${describe(proxy)}`);
+  // Note: even the "protocol" of a malformed string can be a user name ("admin:pass@host").
+  const protocol = URL.canParse(proxy) ? new URL(proxy).protocol : undefined;
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new ChatDashError(
+      `${rule}, got a string that is not one (not quoted: it may hold credentials)`,
+    );
+  }
+  return { connections, proxy };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'string') return `string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  return typeof value;
+}
+
+/** `init.headers` as undici takes it, asking for an uncompressed body unless the caller chose. */
+function requestHeaders(headers: RequestInit['headers']): Record<string, string> {
+  // The client passes a plain object; anything else a caller might (Headers, pairs) becomes one.
+  const plain: Record<string, string> =
+    headers === undefined
+      ? {}
+      : Array.isArray(headers) || headers instanceof Headers
+        ? Object.fromEntries(new Headers(headers))
+        : (headers as Record<string, string>);
+  for (const name in plain) if (name.toLowerCase() === 'accept-encoding') return plain;
+  return { ...plain, 'accept-encoding': 'identity' };
+}
+
+/** fetch's shape for a transport error: the signal's reason when aborted, else a TypeError with the cause. */
+function failure(cause: unknown, signal: AbortSignal | undefined, message: string): unknown {
+  return signal?.aborted ? signal.reason : new TypeError(message, { cause });
+}
+
+// Statuses whose response has no body (fetch's "null body status"), so `body` is null.
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/** The part of `Response` the client reads, over undici's body stream, which is read lazily. */
+class LightResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly headers: Headers;
+  readonly url: string;
+  readonly redirected = false;
+  readonly type = 'basic';
+  readonly #source: Undici.Dispatcher.ResponseData['body'];
+  readonly #signal: AbortSignal | undefined;
+  #stream: ReadableStream<Uint8Array> | undefined;
+  #used = false;
+
+  constructor(url: string, data: Undici.Dispatcher.ResponseData, signal: AbortSignal | undefined) {
+    this.status = data.statusCode;
+    this.statusText = STATUS_CODES[data.statusCode] ?? '';
+    this.ok = data.statusCode >= 200 && data.statusCode < 300;
+    this.headers = new Headers();
+    for (const [name, value] of Object.entries(data.headers)) {
+      if (typeof value === 'string') this.headers.append(name, value);
+      else if (value) for (const item of value) this.headers.append(name, item);
+    }
+    this.url = url;
+    this.#source = data.body;
+    this.#signal = signal;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used;
+  }
+
+  /** A web stream over the socket's body, made on first use; nothing is read until it is. */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (NULL_BODY.has(this.status)) return null;
+    return (this.#stream ??= this.#toStream());
+  }
+
+  async text(): Promise<string> {
+    this.#take();
+    try {
+      return await this.#source.text();
+    } catch (cause) {
+      throw failure(cause, this.#signal, 'terminated');
+    }
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    this.#take();
+    try {
+      return await this.#source.arrayBuffer();
+    } catch (cause) {
+      throw failure(cause, this.#signal, 'terminated');
+    }
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array(await this.arrayBuffer());
+  }
+
+  clone(): never {
+    throw new TypeError('createUndiciFetch: Response.clone() is not supported');
+  }
+
+  #take(): void {
+    if (this.#used) throw new TypeError('Body is unusable: Body has already been read');
+    this.#used = true;
+  }
+
+  #toStream(): ReadableStream<Uint8Array> {
+    const source = this.#source;
+    let chunks: AsyncIterator<Uint8Array> | undefined;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          if (!chunks) {
+            this.#take();
+            chunks = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+          }
+          let step: IteratorResult<Uint8Array>;
+          try {
+            step = await chunks.next();
+          } catch (cause) {
+            throw failure(cause, this.#signal, 'terminated');
+          }
+          if (step.done) controller.close();
+          else controller.enqueue(step.value);
+        },
+        cancel: () => {
+          this.#used = true;
+          source.destroy();
+        },
+      },
+      // Nothing is read ahead: a consumer that stops at a size limit stops the socket.
+      { highWaterMark: 0 },
+    );
+  }
+}

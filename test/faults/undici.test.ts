@@ -1,0 +1,420 @@
+/**
+ * chatdash-client/undici: the client over createUndiciFetch against real
+ * node:http servers (and a real forward proxy) on 127.0.0.1.
+ */
+import { spawn } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  ChatDashError,
+  createChatDashClient,
+  NotFoundError,
+} from '../../src/index.js';
+import { createUndiciFetch, type UndiciFetch } from '../../src/undici.js';
+import { proxyServer } from '../helpers/proxy.js';
+import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const apiKey = 'ck_undici_secret_key';
+const params = { agentId: 'agent_1', conversationId: 'conv_1' };
+const slots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
+const readSlots = () =>
+  slots.map((slot) => (globalThis as unknown as Record<symbol, unknown>)[slot]);
+
+const fetches: UndiciFetch[] = [];
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await Promise.all(fetches.splice(0).map((fetch) => fetch.close()));
+});
+
+function undiciFetch(options?: Parameters<typeof createUndiciFetch>[0]): UndiciFetch {
+  const fetch = createUndiciFetch(options);
+  fetches.push(fetch);
+  return fetch;
+}
+
+function client(baseUrl: string, fetch = undiciFetch(), more = {}) {
+  return createChatDashClient({ apiKey, baseUrl, fetch, maxRetries: 0, ...more });
+}
+
+/** Resolves when the server side of the request's socket closes. */
+const socketClosed = (req: IncomingMessage) =>
+  new Promise<void>((done) => req.socket.once('close', () => done()));
+
+describe('createUndiciFetch and global state', () => {
+  // First in the file: nothing in this worker has loaded undici through createUndiciFetch yet.
+  it('leaves the global fetch dispatcher exactly as the app had it, after import, creation and calls', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    await (await fetch(server.baseUrl)).text(); // the app has used fetch: its dispatcher exists
+    const before = readSlots();
+    const module = await import('../../src/undici.js');
+    expect(readSlots()).toEqual(before);
+    const chatdash = client(server.baseUrl, module.createUndiciFetch());
+    await chatdash.getConversation(params);
+    await (await fetch(server.baseUrl)).text();
+    readSlots().forEach((value, i) => expect(value).toBe(before[i]));
+  });
+
+  it('in a fresh process, never puts npm undici into the global slots, and the process exits by itself', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const child = spawn(
+      process.execPath,
+      [join(repo, 'node_modules/tsx/dist/cli.mjs'), 'test/fixtures/undici-fresh-process.ts'],
+      {
+        cwd: repo,
+        env: { ...process.env, CHATDASH_BASE_URL: server.baseUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    let printedAt = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      printedAt ||= performance.now();
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((done) =>
+      child.once('exit', (c, s) => done([c, s])),
+    );
+    clearTimeout(killer);
+    const lingeredSeconds = (performance.now() - printedAt) / 1000;
+    expect(signal, `killed: the process did not exit by itself\n${stderr}`).toBeNull();
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({
+      emptyAtStart: true,
+      unchangedByImport: true,
+      resolved: 100,
+      globalStatus: 200,
+      // Creation starts Node's own fetch machinery, which fills the slot with Node's own
+      // Agent, as the app's first fetch would; npm undici's Agent is never put there.
+      afterCreate: 'node',
+      afterCalls: 'node',
+      afterGlobalFetch: 'node',
+      npmAgentInAnySlot: false,
+    });
+    // Idle keep-alive sockets do not hold the process (undici unrefs them).
+    expect(lingeredSeconds).toBeLessThan(2.5);
+  }, 30_000);
+});
+
+describe('the client through createUndiciFetch', () => {
+  it('resolves a conversation, sending the key and headers as they are and asking for no compression', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const chatdash = client(`${server.baseUrl}/v1/public`);
+    await expect(chatdash.getConversation({ ...params, isPlatformId: true })).resolves.toEqual(
+      exampleConversation,
+    );
+    const [request] = server.requests;
+    expect(request?.url).toBe('/v1/public/agents/agent_1/conversations/conv_1?isPlatformId=true');
+    expect(request?.headers['authorization']).toBe(apiKey);
+    expect(request?.headers['accept']).toBe('application/json');
+    expect(request?.headers['accept-encoding']).toBe('identity');
+  });
+
+  it('gives NotFoundError with status, parsed body, real Headers and the request id for a 404', async () => {
+    const server = await httpServer((_, res) =>
+      sendJson(res, 404, { message: 'no such conversation' }, { 'x-request-id': 'req_404' }),
+    );
+    const error = await client(server.baseUrl)
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({
+      status: 404,
+      body: { message: 'no such conversation' },
+      requestId: 'req_404',
+    });
+    expect((error as NotFoundError).headers).toBeInstanceOf(Headers);
+    expect((error as Error).message).toMatch(/^404 Not Found: GET \/agents\/agent_1/);
+  });
+
+  it('never follows a 3xx: a 302 to another origin is an APIError and the other origin sees nothing', async () => {
+    const elsewhere = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) =>
+      res.writeHead(302, { location: `${elsewhere.baseUrl}/steal`, 'content-length': 0 }).end(),
+    );
+    const error = await client(server.baseUrl)
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(302);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('rejects with APIUserAbortError and sends nothing when the signal is already aborted', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const error = await client(server.baseUrl)
+      .getConversation(params, { signal: AbortSignal.abort() })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('rejects with APIUserAbortError and closes the socket when aborted while waiting for headers', async () => {
+    const controller = new AbortController();
+    let closed: Promise<void> | undefined;
+    const server = await httpServer((req) => {
+      closed = socketClosed(req);
+      controller.abort(); // the request has arrived; its answer never will
+    });
+    const error = await client(server.baseUrl)
+      .getConversation(params, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect(server.requests).toHaveLength(1);
+    await closed;
+  });
+
+  it('rejects with APIUserAbortError and closes the socket when aborted while the body is read', async () => {
+    const controller = new AbortController();
+    let closed: Promise<void> | undefined;
+    const server = await httpServer((req, res) => {
+      closed = socketClosed(req);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1_000 });
+      res.write('{"_id":', () => controller.abort()); // part of the body, then silence
+    });
+    const error = await client(server.baseUrl)
+      .getConversation(params, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    await closed;
+  });
+
+  it('times out with APIConnectionTimeoutError while the body is read, and closes the socket', async () => {
+    let closed: Promise<void> | undefined;
+    const server = await httpServer((req, res) => {
+      closed = socketClosed(req);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"_id":'); // headers and part of the body, then silence
+    });
+    const started = performance.now();
+    const error = await client(server.baseUrl, undiciFetch(), { timeoutMs: 300 })
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIConnectionTimeoutError);
+    await closed;
+    expect(performance.now() - started).toBeLessThan(2_500);
+  });
+
+  it('gives APIConnectionError with the code as the reason for a refused connection', async () => {
+    const server = await httpServer(() => {});
+    const baseUrl = server.baseUrl;
+    await server.close();
+    const error = await client(baseUrl)
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+    expect((error as Error).message).not.toContain(apiKey);
+  });
+});
+
+describe('the fetch createUndiciFetch returns', () => {
+  it('resolves at the headers and reads the body only as it is asked for (the server has not finished)', async () => {
+    let finish: (() => void) | undefined;
+    const server = await httpServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first');
+      finish = () => res.end('last');
+    });
+    const response = await undiciFetch()(server.baseUrl, {});
+    expect(response.status).toBe(200);
+    expect(response.bodyUsed).toBe(false);
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first');
+    finish?.();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('last');
+    expect((await reader.read()).done).toBe(true);
+    expect(response.bodyUsed).toBe(true);
+  });
+
+  it('closes the socket when a reader stops early (break out of for await over the body)', async () => {
+    let closed: Promise<void> | undefined;
+    let written = 0;
+    const server = await httpServer((req, res) => {
+      closed = socketClosed(req);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(16_384, 'x');
+      // An endless body: only a cancelled read ends it.
+      const pump = () => {
+        while (res.write(chunk)) written += chunk.length;
+        written += chunk.length;
+      };
+      res.on('drain', pump);
+      pump();
+    });
+    const response = await undiciFetch()(server.baseUrl, {});
+    let read = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      read += chunk.byteLength;
+      if (read > 65_536) break;
+    }
+    await closed;
+    expect(read).toBeGreaterThan(65_536);
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('returns a 3xx as it is with redirect: manual, and its body', async () => {
+    const elsewhere = await httpServer((_, res) => res.end('followed'));
+    const server = await httpServer((_, res) =>
+      res
+        .writeHead(301, { location: elsewhere.baseUrl, 'content-type': 'text/plain' })
+        .end('moved'),
+    );
+    const response = await undiciFetch()(server.baseUrl, { redirect: 'manual' });
+    expect(response.status).toBe(301);
+    expect(response.ok).toBe(false);
+    expect(response.headers.get('location')).toBe(elsewhere.baseUrl);
+    expect(await response.text()).toBe('moved');
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('rejects like fetch: a TypeError with the connection error as cause', async () => {
+    const server = await httpServer(() => {});
+    const baseUrl = server.baseUrl;
+    await server.close();
+    const error = await undiciFetch()(baseUrl, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('fetch failed');
+    expect((error as { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
+  });
+
+  it('opens at most `connections` sockets to one origin and queues the rest', async () => {
+    const sockets = new Set<unknown>();
+    const server = await httpServer((req, res) => {
+      sockets.add(req.socket);
+      setTimeout(() => sendJson(res, 200, exampleConversation), 50); // keep them concurrent
+    });
+    const chatdash = client(server.baseUrl, undiciFetch({ connections: 2 }));
+    await Promise.all(Array.from({ length: 6 }, () => chatdash.getConversation(params)));
+    expect(server.requests).toHaveLength(6);
+    expect(sockets.size).toBe(2);
+  });
+
+  it('rejects calls after close()', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const fetch = createUndiciFetch();
+    await expect((await fetch(server.baseUrl, {})).json()).resolves.toEqual(exampleConversation);
+    await fetch.close();
+    await expect(fetch(server.baseUrl, {})).rejects.toThrow('fetch failed');
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('createUndiciFetch options', () => {
+  it.each([0, 1.5, 1025, '5', Number.NaN, null])(
+    'refuses connections: %s, naming connections and the rule',
+    (connections) => {
+      expect(() => createUndiciFetch({ connections: connections as number })).toThrow(
+        /^createUndiciFetch: connections must be an integer from 1 to 1024, got /,
+      );
+      expect(() => createUndiciFetch({ connections: connections as number })).toThrow(
+        ChatDashError,
+      );
+    },
+  );
+
+  it.each([
+    'socks5://user:hunter2@127.0.0.1:1080',
+    'user:hunter2@proxy.internal:3128', // no scheme: parses as protocol "user:"
+    'http//user:hunter2@proxy',
+  ])('refuses proxy %s without quoting it (its password stays out)', (proxy) => {
+    const attempt = () => createUndiciFetch({ proxy });
+    expect(attempt).toThrow(ChatDashError);
+    expect(attempt).toThrow(
+      /^createUndiciFetch: proxy must be 'env', false or an http: or https: proxy URL, got a string that is not one/,
+    );
+    expect(attempt).not.toThrow(/hunter2|user/);
+  });
+
+  it('refuses a proxy that is not a string, saying what it got', () => {
+    expect(() => createUndiciFetch({ proxy: true as never })).toThrow(/, got boolean true$/);
+  });
+
+  it('refuses an unknown option by name', () => {
+    expect(() => createUndiciFetch({ proxyUrl: 'x' } as never)).toThrow(
+      'createUndiciFetch: unknown option "proxyUrl"',
+    );
+  });
+});
+
+describe('createUndiciFetch through a proxy', () => {
+  it("proxy: 'http://...' sends every request through that proxy (a CONNECT tunnel), with its credentials", async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer();
+    const withCredentials = proxy.url.replace('http://', 'http://user:hunter2@');
+    const chatdash = client(server.baseUrl, undiciFetch({ proxy: withCredentials }));
+    await expect(chatdash.getConversation(params)).resolves.toEqual(exampleConversation);
+    expect(proxy.forwarded).toHaveLength(1);
+    expect(proxy.forwarded[0]).toMatchObject({
+      method: 'CONNECT',
+      target: server.baseUrl.replace('http://', ''),
+    });
+    expect(proxy.forwarded[0]?.headers['proxy-authorization']).toBe(
+      `Basic ${Buffer.from('user:hunter2').toString('base64')}`,
+    );
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("proxy: 'env' goes through HTTP_PROXY for an http: target", async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer();
+    vi.stubEnv('http_proxy', undefined);
+    vi.stubEnv('no_proxy', undefined);
+    vi.stubEnv('NO_PROXY', undefined);
+    vi.stubEnv('HTTP_PROXY', proxy.url);
+    const chatdash = client(server.baseUrl, undiciFetch({ proxy: 'env' }));
+    await expect(chatdash.getConversation(params)).resolves.toEqual(exampleConversation);
+    expect(proxy.forwarded.map((f) => f.target)).toEqual([server.baseUrl.replace('http://', '')]);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("proxy: 'env' connects directly to a host NO_PROXY names", async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer();
+    vi.stubEnv('http_proxy', undefined);
+    vi.stubEnv('no_proxy', undefined);
+    vi.stubEnv('HTTP_PROXY', proxy.url);
+    vi.stubEnv('NO_PROXY', '127.0.0.1');
+    const chatdash = client(server.baseUrl, undiciFetch({ proxy: 'env' }));
+    await expect(chatdash.getConversation(params)).resolves.toEqual(exampleConversation);
+    expect(proxy.forwarded).toHaveLength(0);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('does not follow a 302 from the proxy: a connection error, and neither the server nor the redirect target sees a request', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const elsewhere = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer({ redirectTo: elsewhere.baseUrl });
+    const error = await client(server.baseUrl, undiciFetch({ proxy: proxy.url }))
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect(proxy.forwarded).toHaveLength(1);
+    expect(server.requests).toHaveLength(0);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('does not follow a 302 from the server behind the proxy', async () => {
+    const elsewhere = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) =>
+      res.writeHead(302, { location: elsewhere.baseUrl, 'content-length': 0 }).end(),
+    );
+    const proxy = await proxyServer();
+    const error = await client(server.baseUrl, undiciFetch({ proxy: proxy.url }))
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(302);
+    expect(proxy.forwarded).toHaveLength(1);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+});

@@ -30,6 +30,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The same fault, hardening and reliability suites through chatdash-client/undici
+          // (test/helpers/transport.ts reads the variable); undici.test.ts tests it directly.
+          name: 'faults-undici',
+          include: ['test/faults/**/*.test.ts'],
+          exclude: ['test/faults/undici.test.ts'],
+          env: { CHATDASH_TEST_TRANSPORT: 'undici' },
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // Needs `npm run build` first (npm test runs it): tests the built package.
           name: 'package',
           include: ['test/package/**/*.test.ts'],

@@ -15,7 +15,7 @@ import {
   RateLimitError,
   ResponseValidationError,
   type ChatDashClientOptions,
-} from '../../src/index.js';
+} from '../helpers/transport.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 
 const apiKey = 'ck_fault_test_key';

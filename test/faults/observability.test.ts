@@ -17,7 +17,7 @@ import {
   type ChatDashClientOptions,
   type LogLevel,
   type ValidationReport,
-} from '../../src/index.js';
+} from '../helpers/transport.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 
 // Made up for this test. `"` and `\` make its JSON-escaped form differ from the raw one.

@@ -3,7 +3,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChatDashError, createChatDashClient } from '../../src/index.js';
+import { ChatDashError, createChatDashClient } from '../helpers/transport.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 
 const apiKey = 'ck_property_key';

@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ChatDashError, createChatDashClient } from '../../src/index.js';
+import { ChatDashError, createChatDashClient } from '../helpers/transport.js';
 import { httpServer } from '../helpers/servers.js';
 
 // Made up for this test; each holds a character that a naive redaction misses.

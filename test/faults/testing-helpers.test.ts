@@ -7,7 +7,7 @@ import {
   InternalServerError,
   NotFoundError,
   ResponseValidationError,
-} from '../../src/index.js';
+} from '../helpers/transport.js';
 import { makeConversation, startMockChatDash, type MockChatDash } from '../../src/testing.js';
 import { validateConversation } from '../../src/validate.js';
 

@@ -24,7 +24,7 @@ import {
   createChatDashClient,
   NotFoundError,
   type ChatDashClientOptions,
-} from '../../src/index.js';
+} from '../helpers/transport.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 
 const apiKey = 'ck_tracing_test_key';
@@ -93,7 +93,7 @@ describe('OpenTelemetry spans', () => {
     const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
     // A fresh copy of the package: its tracing module has not loaded the API yet.
     vi.resetModules();
-    const fresh = await import('../../src/index.js');
+    const fresh = await import('../helpers/transport.js');
     const first = fresh.createChatDashClient({ apiKey, baseUrl: server.baseUrl });
     await first.getConversation(params);
     const { call, attempts } = spans();

@@ -19,7 +19,7 @@ import {
   type ChatDashClientOptions,
   type Conversation,
   type GetConversationParams,
-} from '../../src/index.js';
+} from '../helpers/transport.js';
 import { runFixture } from '../helpers/child.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { collect, failure, sleep, timed, until } from '../helpers/settle.js';

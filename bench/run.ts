@@ -56,6 +56,8 @@ const plain = createChatDashClient({ apiKey: KEY, baseUrl });
 const validating = createChatDashClient({ apiKey: KEY, baseUrl, validateResponses: true });
 const overUndici = createChatDashClient({ apiKey: KEY, baseUrl, fetch: undiciFetch });
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
+const chunkedParams = { agentId: 'chunked', conversationId: 'conv_1' };
+const chunkedUrl = `${baseUrl}/agents/chunked/conversations/conv_1`;
 
 const clients: Record<string, Call> = {
   'raw fetch': async () => (await fetch(url, { headers })).json(),
@@ -82,6 +84,10 @@ const clients: Record<string, Call> = {
   'chatdash-client + validateResponses': () => validating.getConversation(params),
   ...observabilityRows(KEY, baseUrl, params),
   'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
+  // A body without Content-Length goes through the client's bounded streaming
+  // reader (DESIGN section 8) instead of response.text(): what bounding costs.
+  'raw fetch, chunked body': async () => (await fetch(chunkedUrl, { headers })).json(),
+  'chatdash-client, chunked body': () => plain.getConversation(chunkedParams),
 };
 const names = Object.keys(clients);
 
@@ -174,6 +180,17 @@ for (const r of results) {
       `${fmt(n('p50Ratio'))} | ${fmt(n('p99Ratio'))} | ${fmt(n('rpsRatio'))} | ${fmt(n('cpuUsRatio'))} |`,
   );
 }
+// The bounded reader's own cost: the client's CPU over raw fetch on a chunked body,
+// against the same on a body with Content-Length (read by text(), as before section 8).
+const perRound = (a: string, b: string) => runs[a]!.map((r, i) => r.cpuUs / runs[b]![i]!.cpuUs);
+const boundedCost = median(
+  perRound('chatdash-client, chunked body', 'raw fetch, chunked body').map(
+    (chunked, i) => chunked / perRound('chatdash-client', 'raw fetch')[i]!,
+  ),
+);
+console.log(
+  `\nbounded body reading (chunked body, streaming reader) vs text() (Content-Length), client CPU over raw fetch: ${fmt(boundedCost, 3)}x`,
+);
 console.log(`\n${bulkLine(bulkRuns)}`);
 console.log(`\n${await observabilityCost(runs, median)}`);
 const machine = {

@@ -56,6 +56,14 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     res.writeHead(401).end();
     return;
   }
+  if (req.url.startsWith('/agents/chunked/')) {
+    // No Content-Length, two chunks: the client's bounded streaming reader, not its text() fast path.
+    const { 'content-length': _, ...chunked } = headers;
+    res.writeHead(200, chunked);
+    res.write(body.slice(0, 400));
+    res.end(body.slice(400));
+    return;
+  }
   res.writeHead(200, headers).end(body);
 });
 server.listen(0, '127.0.0.1', () => {

@@ -51,6 +51,10 @@ const headers = {
   'x-request-id': 'bench',
 };
 
+const chunkedHeaders = Object.fromEntries(
+  Object.entries(headers).filter(([name]) => name !== 'content-length'),
+);
+
 const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   if (!req.headers.authorization) {
     res.writeHead(401).end();
@@ -58,8 +62,7 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
   }
   if (req.url.startsWith('/agents/chunked/')) {
     // No Content-Length, two chunks: the client's bounded streaming reader, not its text() fast path.
-    const { 'content-length': _, ...chunked } = headers;
-    res.writeHead(200, chunked);
+    res.writeHead(200, chunkedHeaders);
     res.write(body.slice(0, 400));
     res.end(body.slice(400));
     return;

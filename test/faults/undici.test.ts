@@ -133,7 +133,9 @@ describe('the client through createUndiciFetch', () => {
       requestId: 'req_404',
     });
     expect((error as NotFoundError).headers).toBeInstanceOf(Headers);
-    expect((error as Error).message).toMatch(/^404 Not Found: GET \/agents\/agent_1/);
+    expect((error as Error).message).toMatch(
+      /^404 Not Found: GET http:\/\/127\.0\.0\.1:\d+\/agents\/agent_1/,
+    );
   });
 
   it('never follows a 3xx: a 302 to another origin is an APIError and the other origin sees nothing', async () => {

@@ -17,6 +17,7 @@ import {
   type ChatDashClientOptions,
   type LogLevel,
   type ValidationReport,
+  VERSION,
 } from '../helpers/transport.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 
@@ -126,7 +127,7 @@ describe('log lines', () => {
     expect(debug).toHaveLength(2);
     const shownHeaders = {
       accept: 'application/json',
-      'user-agent': expect.stringMatching(/^chatdash-client\/\S+ node\/20\./),
+      'user-agent': `chatdash-client/${VERSION} node/${process.versions.node}`,
       'x-team': 'REDACTED',
       'x-request-id': 'caller-7',
       'content-type': 'text/x',

@@ -2,9 +2,7 @@
  * chatdash-client/undici: the client over createUndiciFetch against real
  * node:http servers (and a real forward proxy) on 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -17,10 +15,10 @@ import {
   NotFoundError,
 } from '../../src/index.js';
 import { createUndiciFetch, type UndiciFetch } from '../../src/undici.js';
+import { runFixture } from '../helpers/child.js';
 import { proxyServer } from '../helpers/proxy.js';
 import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
 
-const repo = resolve(import.meta.dirname, '../..');
 const apiKey = 'ck_undici_secret_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const slots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
@@ -63,29 +61,11 @@ describe('createUndiciFetch and global state', () => {
 
   it('in a fresh process, never puts npm undici into the global slots, and the process exits by itself', async () => {
     const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
-    const child = spawn(
-      process.execPath,
-      [join(repo, 'node_modules/tsx/dist/cli.mjs'), 'test/fixtures/undici-fresh-process.ts'],
-      {
-        cwd: repo,
-        env: { ...process.env, CHATDASH_BASE_URL: server.baseUrl },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { code, signal, stdout, stderr, lingeredSeconds } = await runFixture(
+      'test/fixtures/undici-fresh-process.ts',
+      { CHATDASH_BASE_URL: server.baseUrl },
+      20_000,
     );
-    let stdout = '';
-    let stderr = '';
-    let printedAt = 0;
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      printedAt ||= performance.now();
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, string | null]>((done) =>
-      child.once('exit', (c, s) => done([c, s])),
-    );
-    clearTimeout(killer);
-    const lingeredSeconds = (performance.now() - printedAt) / 1000;
     expect(signal, `killed: the process did not exit by itself\n${stderr}`).toBeNull();
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout)).toEqual({

@@ -47,14 +47,14 @@ export interface CallSpan {
   end(error: Error | undefined): void;
 }
 
-let tracer: OpenTelemetry.Tracer | undefined;
-
 /** The call's INTERNAL span, a child of the caller's active span; `undefined` without the API. */
 export function startCall(url: string): CallSpan | undefined {
   if (!api) return undefined;
   const { trace, context, propagation } = api;
-  // A ProxyTracer: it picks up a provider registered later, so one per process will do.
-  tracer ??= trace.getTracer('chatdash-client', VERSION);
+  // Note: asked for on every call, not cached: a ProxyTracer keeps the first real
+  // tracer it finds, so a cached one would go on recording into a provider the
+  // app has since disabled or replaced (and a fresh one costs an allocation).
+  const tracer = trace.getTracer('chatdash-client', VERSION);
   const active = context.active();
   const call = tracer.startSpan('chatdash.getConversation', { kind: INTERNAL }, active);
   if (!call.isRecording()) {
@@ -80,7 +80,7 @@ export function startCall(url: string): CallSpan | undefined {
   };
   return {
     attempt(n, headers) {
-      const span: Span = tracer!.startSpan(
+      const span: Span = tracer.startSpan(
         `GET ${TEMPLATE}`,
         {
           kind: CLIENT,

@@ -244,4 +244,30 @@ describe('OpenTelemetry spans', () => {
     expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(debug.mock.calls[0]![1]).toMatchObject({ headers: { traceparent: sent } });
   });
+
+  it('follows the provider the app has now: after the provider is replaced, spans go to the new one only', async () => {
+    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const chatdash = client(server.baseUrl);
+    await chatdash.getConversation(params);
+    expect(spans().call).toHaveLength(1);
+    const replacement = new InMemorySpanExporter();
+    const next = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(replacement)],
+    });
+    trace.disable();
+    trace.setGlobalTracerProvider(next);
+    try {
+      exporter.reset();
+      await chatdash.getConversation(params);
+      expect(exporter.getFinishedSpans()).toHaveLength(0);
+      expect(replacement.getFinishedSpans().map((s) => s.name)).toEqual([
+        ATTEMPT,
+        'chatdash.getConversation',
+      ]);
+    } finally {
+      trace.disable();
+      trace.setGlobalTracerProvider(provider);
+      await next.shutdown();
+    }
+  });
 });

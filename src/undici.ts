@@ -92,7 +92,9 @@ export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch
     try {
       return new LightResponse(input, data, signal) as unknown as Response;
     } catch (cause) {
-      // A header value Headers refuses: the body is never handed out, so free its socket here.
+      // A header value Headers refuses: the body is never handed out, so free its socket here
+      // (its abort error has no reader to go to).
+      data.body.on('error', () => {});
       data.body.destroy();
       throw failure(cause, signal, 'fetch failed');
     }
@@ -300,6 +302,9 @@ class LightResponse {
         },
         cancel: () => {
           this.#used = true;
+          // Note: destroying undici's body emits its RequestAbortedError; after a cancel
+          // nobody reads it, and unheard it would be an uncaught exception.
+          source.on('error', () => {});
           source.destroy();
         },
       },

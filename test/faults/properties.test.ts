@@ -90,6 +90,19 @@ describe('ids on the wire', () => {
   });
 });
 
+/** One call with a fresh client, as a value or the error it rejected with. */
+function oneCall(
+  baseUrl: string,
+  validateResponses: boolean,
+): Promise<{ value: unknown } | { error: unknown }> {
+  return createChatDashClient({ apiKey, baseUrl, maxRetries: 0, validateResponses })
+    .getConversation({ agentId: 'a', conversationId: 'c' })
+    .then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+}
+
 function isConversationLike(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -118,18 +131,7 @@ describe('any response', () => {
         fc.boolean(),
         async (status, body, json, validateResponses) => {
           next = { status, body, json };
-          const chatdash = createChatDashClient({
-            apiKey,
-            baseUrl: server.baseUrl,
-            maxRetries: 0,
-            validateResponses,
-          });
-          const outcome = await chatdash
-            .getConversation({ agentId: 'a', conversationId: 'c' })
-            .then(
-              (value) => ({ value }),
-              (error: unknown) => ({ error }),
-            );
+          const outcome = await oneCall(server.baseUrl, validateResponses);
           if ('value' in outcome) {
             expect(status).toBeGreaterThanOrEqual(200);
             expect(status).toBeLessThan(300);
@@ -168,18 +170,7 @@ describe('any response', () => {
         fc.boolean(),
         async (status, body, validateResponses) => {
           next = { status, body };
-          const chatdash = createChatDashClient({
-            apiKey,
-            baseUrl: server.baseUrl,
-            maxRetries: 0,
-            validateResponses,
-          });
-          const outcome = await chatdash
-            .getConversation({ agentId: 'a', conversationId: 'c' })
-            .then(
-              (value) => ({ value }),
-              (error: unknown) => ({ error }),
-            );
+          const outcome = await oneCall(server.baseUrl, validateResponses);
           if ('value' in outcome) expect(isConversationLike(outcome.value)).toBe(true);
           else {
             expect(outcome.error).toBeInstanceOf(ChatDashError);

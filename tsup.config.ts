@@ -6,7 +6,7 @@ export default defineConfig({
     index: 'src/index.ts',
     types: 'src/types.ts',
     testing: 'src/testing.ts',
-    undici: 'src/undici.ts',
+    undici: 'src/transports/undici.ts',
     cli: 'src/bin.ts',
   },
   format: ['esm', 'cjs'],
@@ -16,7 +16,7 @@ export default defineConfig({
       index: 'src/index.ts',
       types: 'src/types.ts',
       testing: 'src/testing.ts',
-      undici: 'src/undici.ts',
+      undici: 'src/transports/undici.ts',
     },
   },
   // The undici subpath loads undici with createRequire(import.meta.url); the CJS build needs the shim.

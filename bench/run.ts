@@ -47,7 +47,7 @@ const headers = { Authorization: KEY, Accept: 'application/json' };
 // Node's own fetch machinery first (see the note above), then npm undici.
 await (await fetch(url, { headers })).text();
 const { Agent, request: undiciRequest } = await import('undici');
-const { createUndiciFetch } = await import('../src/undici.js');
+const { createUndiciFetch } = await import('../src/transports/undici.js');
 const agent = new Agent();
 const undiciFetch = createUndiciFetch();
 

@@ -6,10 +6,10 @@
  */
 import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
 import type { paths } from '../generated/chatdash.js';
-import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
-import { RetryBudget } from './budget.js';
-import { getConversations } from './bulk.js';
-import { Dedupe } from './dedupe.js';
+import { ERROR_BODY_LIMIT, readBody, type Body } from './policies/body.js';
+import { RetryBudget } from './coordination/budget.js';
+import { getConversations } from './policies/bulk.js';
+import { Dedupe } from './policies/dedupe.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -18,7 +18,7 @@ import {
   ResponseValidationError,
   type ChatDashError,
 } from './errors.js';
-import { ignoreRejection, Log, loggedHeaders } from './log.js';
+import { ignoreRejection, Log, loggedHeaders } from './telemetry/log.js';
 import {
   checkParams,
   checkRequestOptions,
@@ -26,10 +26,10 @@ import {
   type CallSettings,
   type Resolved,
 } from './options.js';
-import { RateLimitGate } from './rate-limit.js';
-import { Redactor } from './redact.js';
-import { isRetryable, retryDelay, serverDelay, sleep, type Delay } from './retry.js';
-import { loadTracing, startCall, type CallSpan } from './tracing.js';
+import { RateLimitGate } from './coordination/pause.js';
+import { Redactor } from './telemetry/redact.js';
+import { isRetryable, retryDelay, serverDelay, sleep, type Delay } from './policies/retry.js';
+import { loadTracing, startCall, type CallSpan } from './telemetry/tracing.js';
 import type {
   Attempt,
   BulkOptions,

@@ -3,7 +3,7 @@
  * rule checked before anything is sent. Each message names what is wrong and
  * never quotes the key.
  */
-import type { BudgetNumbers } from './budget.js';
+import type { BudgetNumbers } from './coordination/budget.js';
 import { ChatDashError } from './errors.js';
 import type {
   ChatDashClientOptions,

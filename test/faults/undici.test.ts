@@ -14,7 +14,7 @@ import {
   createChatDashClient,
   NotFoundError,
 } from '../../src/index.js';
-import { createUndiciFetch, type UndiciFetch } from '../../src/undici.js';
+import { createUndiciFetch, type UndiciFetch } from '../../src/transports/undici.js';
 import { runFixture } from '../helpers/child.js';
 import { proxyServer } from '../helpers/proxy.js';
 import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
@@ -51,7 +51,7 @@ describe('createUndiciFetch and global state', () => {
     const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
     await (await fetch(server.baseUrl)).text(); // the app has used fetch: its dispatcher exists
     const before = readSlots();
-    const module = await import('../../src/undici.js');
+    const module = await import('../../src/transports/undici.js');
     expect(readSlots()).toEqual(before);
     const chatdash = client(server.baseUrl, module.createUndiciFetch());
     await chatdash.getConversation(params);

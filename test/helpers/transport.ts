@@ -7,7 +7,7 @@
  */
 import * as chatdash from '../../src/index.js';
 import type { ChatDashClient, ChatDashClientOptions } from '../../src/index.js';
-import { createUndiciFetch } from '../../src/undici.js';
+import { createUndiciFetch } from '../../src/transports/undici.js';
 
 export * from '../../src/index.js';
 

@@ -2,7 +2,7 @@
  * The retry budget on its own: a token bucket, no network (DESIGN.md section 10).
  */
 import { describe, expect, it } from 'vitest';
-import { RetryBudget } from '../../src/budget.js';
+import { RetryBudget } from '../../src/coordination/budget.js';
 import { ChatDashError } from '../../src/errors.js';
 import { DEFAULT_RETRY_BUDGET, resolveOptions } from '../../src/options.js';
 

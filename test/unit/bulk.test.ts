@@ -3,7 +3,7 @@
  * client, so order, concurrency, laziness and `break` are seen without a network.
  */
 import { describe, expect, it } from 'vitest';
-import { getConversations } from '../../src/bulk.js';
+import { getConversations } from '../../src/policies/bulk.js';
 import { APIUserAbortError, ChatDashError } from '../../src/errors.js';
 import type {
   BulkOptions,

@@ -2,7 +2,7 @@
  * De-duplication on its own: a fake `start` stands for the request, no network.
  */
 import { describe, expect, it } from 'vitest';
-import { Dedupe } from '../../src/dedupe.js';
+import { Dedupe } from '../../src/policies/dedupe.js';
 
 interface Started {
   signal: AbortSignal;

@@ -7,7 +7,7 @@ import {
   ChatDashError,
   ResponseValidationError,
 } from '../../src/errors.js';
-import { isRetryable, retryDelay } from '../../src/retry.js';
+import { isRetryable, retryDelay } from '../../src/policies/retry.js';
 
 const retryDelayMs = (...args: Parameters<typeof retryDelay>) => retryDelay(...args).ms;
 

@@ -3,15 +3,15 @@
  * order, failures as items. The input is pulled lazily (a million-item
  * generator is fine) and leaving the loop aborts what is in flight.
  */
-import { APIUserAbortError, ChatDashError } from './errors.js';
-import { checkConcurrency } from './options.js';
+import { APIUserAbortError, ChatDashError } from '../errors.js';
+import { checkConcurrency } from '../options.js';
 import type {
   BulkOptions,
   BulkResult,
   Conversation,
   GetConversationParams,
   RequestOptions,
-} from './types.js';
+} from '../types.js';
 
 // How far finished results may run ahead of the one the loop waits for, in
 // multiples of `concurrency`: a slow head must not stall the rest, nor let

@@ -1,8 +1,8 @@
 /**
  * When to retry and how long to wait: DESIGN.md section 4.
  */
-import { APIConnectionError, APIError } from './errors.js';
-import type { DelaySource } from './types.js';
+import { APIConnectionError, APIError } from '../errors.js';
+import type { DelaySource } from '../types.js';
 
 const MAX_RETRY_AFTER_MS = 60_000;
 const INITIAL_DELAY_MS = 500;

@@ -6,7 +6,7 @@
  * throws never breaks a call.
  */
 import type { Redactor } from './redact.js';
-import type { Logger, LogLevel } from './types.js';
+import type { Logger, LogLevel } from '../types.js';
 
 const RANK: Record<LogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, debug: 4 };
 const SHOWN_HEADERS = new Set([

@@ -5,7 +5,7 @@
  * peer dependency, loaded here and nowhere else, only by a client with
  * `tracing` on; without it nothing is loaded and nothing costs.
  */
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
 import type * as OpenTelemetry from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';

@@ -11,10 +11,10 @@
 import { createRequire } from 'node:module';
 import type * as Http from 'node:http';
 import type * as Undici from 'undici';
-import { ChatDashError } from './errors.js';
-import type { FetchLike } from './types.js';
+import { ChatDashError } from '../errors.js';
+import type { FetchLike } from '../types.js';
 
-export type { FetchLike } from './types.js';
+export type { FetchLike } from '../types.js';
 
 /** Options for {@link createUndiciFetch}. */
 export interface UndiciFetchOptions {

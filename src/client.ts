@@ -1,69 +1,64 @@
 /**
- * The facade: the story of one call. Check the inputs, then attempts (each
- * held by the shared rate-limit pause, timed, traced, logged, its body read
- * within bounds), then settle into a value or a typed error. Each policy
- * lives in its own file; this one only calls them in order.
+ * The facade: the story of one call. Check the inputs, then run the attempt
+ * steps in order, then hand back the value or the typed error. Each step is a
+ * policy in its own file; this file only says which run, in which order.
  */
 import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
-import type { paths } from '../generated/chatdash.js';
-import { ERROR_BODY_LIMIT, readBody, type Body } from './policies/body.js';
-import { RetryBudget } from './coordination/budget.js';
+import { monotonic } from './coordination/clock.js';
+import { OPEN_SCOPE, type Scope } from './coordination/coordinator.js';
+import { MemoryCoordinator } from './coordination/memory.js';
+import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
+import { run, type Call, type ClientContext, type Outcome, type Step } from './pipeline.js';
+import { breaker } from './policies/breaker.js';
 import { getConversations } from './policies/bulk.js';
+import { aborted, deadline, startDeadline } from './policies/deadline.js';
 import { Dedupe } from './policies/dedupe.js';
-import {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  ResponseValidationError,
-  type ChatDashError,
-} from './errors.js';
-import { ignoreRejection, Log, loggedHeaders } from './telemetry/log.js';
-import {
-  checkParams,
-  checkRequestOptions,
-  resolveOptions,
-  type CallSettings,
-  type Resolved,
-} from './options.js';
-import { RateLimitGate } from './coordination/pause.js';
+import { pause } from './policies/pause.js';
+import { retry } from './policies/retry-policy.js';
+import { throttle } from './policies/throttle.js';
+import { timeout } from './policies/timeout.js';
+import { ENDPOINT, exchange } from './policies/transport.js';
+import { observe } from './telemetry/attempt.js';
+import { Log } from './telemetry/log.js';
 import { Redactor } from './telemetry/redact.js';
-import { isRetryable, retryDelay, serverDelay, sleep, type Delay } from './policies/retry.js';
-import { loadTracing, startCall, type CallSpan } from './telemetry/tracing.js';
+import { requestId } from './telemetry/request-id.js';
+import { loadTracing, startCall } from './telemetry/tracing.js';
 import type {
-  Attempt,
   BulkOptions,
   BulkResult,
   ChatDashClient,
   ChatDashClientOptions,
   Conversation,
   ConversationWithResponse,
+  GetConversationOperation,
   GetConversationParams,
-  RequestContext,
   RequestOptions,
-  ValidationIssue,
 } from './types.js';
-import type { validateConversation as ValidateConversation } from './validate.js';
 import { VERSION } from './version.js';
 
-// Typed against the spec: a path the spec does not have is a compile error.
-const ENDPOINT = '/agents/{agentId}/conversations/{conversationId}' satisfies keyof paths;
-const BODY_TEXT_LIMIT = 1_000;
+type Parameters = GetConversationOperation['parameters'];
 const querySerializer = createQuerySerializer();
-// Errors that end a call because its deadline passed; never retried or wrapped again.
-const deadlineErrors = new WeakSet<Error>();
 
-// Loaded on first use by a validating client, then reused (a fresh import() per call costs ~20 % CPU).
-let validator: Promise<{ validateConversation: typeof ValidateConversation }> | undefined;
+/**
+ * The steps of every attempt, in order. `retry` runs the rest once per
+ * attempt; `throttle` and `breaker` are left out of a client without
+ * `rateLimit` or `circuitBreaker`, so they cost it nothing.
+ */
+function steps(settings: Resolved): Step[] {
+  return [
+    retry, // between attempts: retryable? budget, backoff, the deadline
+    deadline, // no attempt after the deadline or an abort
+    pause, // wait out the scope's rate-limit pause; a 429/503 that asks for one sets it
+    ...(settings.rateLimit ? [throttle] : []), // wait for a send slot
+    ...(settings.circuitBreaker ? [breaker] : []), // fail fast while the circuit is open
+    observe, // the attempt's record, span and debug line
+    timeout, // the attempt's timer and the caller's signal
+  ]; // then `exchange`: middleware, fetch, the bounded body, settle
+}
 
 /** Creates a client. Throws `ChatDashError` at once for invalid options. */
 export function createChatDashClient(options: ChatDashClientOptions = {}): ChatDashClient {
   return new ChatDashClientImpl(options);
-}
-
-/** A settled call: what both methods return, plus the text a de-duplicated caller re-parses. */
-interface Outcome extends ConversationWithResponse {
-  text: string;
 }
 
 class ChatDashClientImpl implements ChatDashClient {
@@ -73,27 +68,46 @@ class ChatDashClientImpl implements ChatDashClient {
   // Private fields: util.inspect and JSON.stringify cannot show them (openai-node's
   // public `apiKey` field shows up in every logged client).
   readonly #settings: Resolved;
-  readonly #headers: Record<string, string>;
-  readonly #redactor: Redactor;
-  readonly #log: Log;
-  readonly #budget: RetryBudget | undefined;
-  readonly #gate = new RateLimitGate();
+  readonly #context: ClientContext;
+  readonly #steps: Step[];
   readonly #dedupe: Dedupe<Outcome> | undefined;
 
   constructor(options: ChatDashClientOptions) {
     const settings = resolveOptions(options);
     this.#settings = settings;
-    // One plain object, copied per attempt: Node's fetch validates it once per call,
-    // where openapi-fetch's header merging builds and validates a Headers object first.
-    this.#headers = {
-      Accept: 'application/json',
-      'User-Agent': USER_AGENT,
-      ...settings.headers,
-      Authorization: settings.apiKey,
+    const redactor = new Redactor(settings.apiKey);
+    const log = new Log(settings.logLevel, settings.logger, redactor);
+    const coordinator = settings.coordinator ?? new MemoryCoordinator(monotonic);
+    const scope: Scope = coordinator[OPEN_SCOPE](
+      new URL(settings.baseUrl).origin,
+      settings.apiKey,
+      {
+        budget: settings.retryBudget,
+        rateLimit: settings.rateLimit,
+        circuitBreaker: settings.circuitBreaker,
+        log,
+      },
+    );
+    this.#context = {
+      fetch: settings.fetch,
+      // One plain object, copied per attempt: Node's fetch validates it once per call,
+      // where openapi-fetch's header merging builds and validates a Headers object first.
+      headers: {
+        Accept: 'application/json',
+        'User-Agent': USER_AGENT,
+        ...settings.headers,
+        Authorization: settings.apiKey,
+      },
+      redactor,
+      log,
+      scope,
+      clock: monotonic,
+      validate: settings.validate,
+      onValidationIssue: settings.onValidationIssue,
+      middleware: settings.middleware,
+      tracing: settings.tracing,
     };
-    this.#redactor = new Redactor(settings.apiKey);
-    this.#log = new Log(settings.logLevel, settings.logger, this.#redactor);
-    this.#budget = settings.retryBudget ? new RetryBudget(settings.retryBudget) : undefined;
+    this.#steps = steps(settings);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;
     this.timeoutMs = settings.timeoutMs;
@@ -117,7 +131,7 @@ class ChatDashClientImpl implements ChatDashClient {
       ({ data, response, attempts }) => ({
         data,
         response,
-        requestId: response.headers.get('x-request-id') ?? undefined,
+        requestId: requestId(response.headers, this.#context.redactor),
         attempts,
       }),
     );
@@ -137,454 +151,84 @@ class ChatDashClientImpl implements ChatDashClient {
   }
 
   /** Checks the inputs (rejecting, never throwing), then runs the call, shared when `dedupe` is on. */
-  #call(
-    params: GetConversationParams,
-    options: RequestOptions = {},
-    where: string,
-  ): Promise<Outcome> {
-    let settings: CallSettings;
-    let url: string;
+  #call(params: GetConversationParams, options: RequestOptions = {}, where: string) {
+    let call: Call;
     try {
-      const { agentId, conversationId, isPlatformId } = checkParams(params, where);
-      settings = checkRequestOptions(options, this.#settings, where);
-      // Path and query go through openapi-fetch's own serializers and `params`
-      // (path segments percent-encoded, isPlatformId only when given).
-      url = createFinalURL(ENDPOINT, {
+      const checked = checkParams(params, where);
+      const settings = checkRequestOptions(options, this.#settings, where);
+      const { agentId, conversationId, isPlatformId } = checked;
+      // Typed by the spec's operation: a parameter the spec adds or renames fails to compile here.
+      const path: Parameters['path'] = { agentId, conversationId };
+      const query: Parameters['query'] = isPlatformId === undefined ? undefined : { isPlatformId };
+      // Path and query go through openapi-fetch's own serializers (path segments
+      // percent-encoded, isPlatformId only when given).
+      const url = createFinalURL(ENDPOINT, {
         baseUrl: this.baseUrl,
-        params: {
-          path: { agentId, conversationId },
-          ...(isPlatformId === undefined ? {} : { query: { isPlatformId } }),
-        },
+        params: { path, ...(query ? { query } : {}) },
         querySerializer,
         pathSerializer: defaultPathSerializer,
       });
+      call = newCall(url, checked, settings, this.#context);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#dedupe) return this.#run(url, settings);
-    const { signal, ...shared } = settings;
-    const key = `${url}\n${JSON.stringify(shared)}`;
+    if (!this.#dedupe) return this.#run(call);
+    const { signal, ...shared } = call.settings;
+    // Every setting that can change the outcome is in the key: a call with a
+    // 10-byte limit must not get the body of one with a larger limit.
+    const key = `${call.url}\n${JSON.stringify(shared)}`;
     return this.#dedupe
       .run(
         key,
         signal,
-        (sharedSignal) => this.#run(url, { ...shared, signal: sharedSignal }),
-        () => this.#aborted(url, signal, []),
+        (sharedSignal) =>
+          this.#run({ ...call, settings: { ...shared, signal: sharedSignal }, attempts: [] }),
+        () => aborted(call),
       )
       .then((outcome) => ({ ...outcome, data: JSON.parse(outcome.text) as Conversation }));
   }
 
-  async #run(url: string, settings: CallSettings): Promise<Outcome> {
-    const { signal, deadlineMs } = settings;
-    const attempts: Attempt[] = [];
-    const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+  async #run(call: Call): Promise<Outcome> {
     // The first calls of a process can start before the API has loaded: wait for it
     // then, or they would make no span and send no traceparent. Once loaded, nothing to wait for.
-    const loading = this.#settings.tracing ? loadTracing() : undefined;
+    const loading = this.#context.tracing ? loadTracing() : undefined;
     if (loading) await loading;
-    const span = this.#settings.tracing ? startCall(url) : undefined;
+    startDeadline(call);
+    call.span = this.#context.tracing ? startCall(call.url) : undefined;
     try {
-      for (let n = 1; ; n++) {
-        const heldFirst = await this.#holdForPause(url, settings, attempts, deadline);
-        if (signal?.aborted) throw this.#aborted(url, signal, attempts);
-        try {
-          const outcome = await this.#attempt(
-            url,
-            settings,
-            n,
-            attempts,
-            deadline,
-            span,
-            heldFirst,
-          );
-          this.#budget?.refill();
-          span?.end(undefined);
-          return outcome;
-        } catch (caught) {
-          const error = caught as ChatDashError;
-          const delay = this.#retryDelay(error, n, settings, deadline, url, attempts);
-          const waitEnds = Date.now() + delay.ms;
-          const last = attempts[n - 1]!;
-          last.delayMs = round(delay.ms);
-          last.delaySource = delay.source;
-          // url and the failed response's request id: what to grep for, and what to quote to ChatDash.
-          this.#log.info(`retrying GET ${url} in ${round(delay.ms)} ms: ${error.message}`, {
-            url,
-            attempt: n + 1,
-            delayMs: round(delay.ms),
-            delaySource: delay.source,
-            reason: error.message,
-            requestId: (error as Partial<APIError>).requestId,
-          });
-          await sleep(delay.ms, signal, () => this.#aborted(url, signal, attempts));
-          // Note: a timer can fire up to 1 ms early by Date.now(), the rate-limit gate's
-          // clock; the rest of the pause this call waited for is not a hold by another.
-          const early = waitEnds - Date.now();
-          if (early > 0) await sleep(early, signal, () => this.#aborted(url, signal, attempts));
-        }
-      }
-    } catch (error) {
-      span?.end(error as Error);
-      throw error;
-    }
-  }
-
-  /** The wait before retry `n`, or a throw: out of retries, not retryable, past the deadline, out of budget. */
-  #retryDelay(
-    error: ChatDashError,
-    n: number,
-    { maxRetries, deadlineMs }: CallSettings,
-    deadline: number | undefined,
-    url: string,
-    attempts: Attempt[],
-  ): Delay {
-    if (deadlineErrors.has(error)) throw error; // the deadline passed during the attempt: nothing to wait for
-    const headers = error instanceof APIError ? error.headers : undefined;
-    // A server that says "wait" on a 429 or 503 says it to every call on this client,
-    // whether or not this call retries (a call out of retries must still pause the rest).
-    const status = (error as APIError).status;
-    if (headers && (status === 429 || status === 503)) {
-      const asked = serverDelay(headers);
-      // A zero wait holds nothing: no pause, and no warning (the testing mock sends `retry-after-ms: 0`).
-      if (asked && asked.ms > 0 && this.#gate.pause(asked.ms)) {
-        this.#log.warn(`rate limited: holding every request for ${round(asked.ms)} ms`, {
-          url,
-          status,
-          delayMs: round(asked.ms),
-          requestId: (error as APIError).requestId,
-        });
-      }
-    }
-    if (n > maxRetries || !isRetryable(error)) throw error;
-    let delay = retryDelay(n, headers);
-    const held = this.#gate.remaining();
-    if (held > delay.ms) delay = { ms: held, source: 'rate-limit' };
-    if (deadline !== undefined && Date.now() + delay.ms >= deadline)
-      throw this.#deadlineError(url, attempts, deadlineMs, error);
-    if (this.#budget && !this.#budget.tryPay(error instanceof APIConnectionTimeoutError)) {
-      this.#log.warn('retry budget exhausted: not retrying', {
-        url,
-        attempt: n,
-        tokens: this.#budget.tokens,
-      });
-      throw error;
-    }
-    return delay;
-  }
-
-  /** Waits out a shared rate-limit pause (however often it is extended) before an attempt is sent. */
-  async #holdForPause(
-    url: string,
-    { signal, deadlineMs }: CallSettings,
-    attempts: Attempt[],
-    deadline: number | undefined,
-  ): Promise<number> {
-    let total = 0;
-    for (let held = this.#gate.remaining(); held > 0; held = this.#gate.remaining()) {
-      if (deadline !== undefined && Date.now() + held >= deadline)
-        throw this.#deadlineError(url, attempts, deadlineMs, undefined);
-      // The wait before an attempt goes on the attempt before it (attempt 1 gets
-      // its own record when it is sent: a call aborted while held sent nothing).
-      const previous = attempts.at(-1);
-      if (previous) {
-        previous.delayMs = round((previous.delayMs ?? 0) + held);
-        previous.delaySource = 'rate-limit';
-      }
-      await sleep(held, signal, () => this.#aborted(url, signal, attempts));
-      total += held;
-    }
-    return attempts.length === 0 ? total : 0;
-  }
-
-  /**
-   * One attempt: send, read the body within bounds, settle. The timer and the
-   * caller's signal settle it at once, whatever the transport does (Node 20's
-   * fetch ignores its signal on a truncated 421 and never settles).
-   */
-  async #attempt(
-    url: string,
-    settings: CallSettings,
-    n: number,
-    attempts: Attempt[],
-    deadline: number | undefined,
-    span: CallSpan | undefined,
-    heldBefore: number,
-  ): Promise<Outcome> {
-    const { signal, timeoutMs } = settings;
-    const headers = { ...this.#headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
-    const attemptSpan = span?.attempt(n, headers);
-    const started = performance.now();
-    const controller = new AbortController();
-    const byDeadline = deadline !== undefined && deadline - Date.now() < timeoutMs;
-    const limitMs = byDeadline ? Math.max(0, deadline - Date.now()) : timeoutMs;
-    const entry: Attempt = { attempt: n, durationMs: 0 };
-    // Attempt 1 held by a shared pause carries the wait before it (there is no record before it).
-    if (heldBefore > 0)
-      Object.assign(entry, { delayMs: round(heldBefore), delaySource: 'rate-limit' });
-    const context: RequestContext = { url, attempts };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    let exchanged: { response: Response; body: Body };
-    try {
-      exchanged = await new Promise((resolve, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(
-            byDeadline
-              ? this.#deadlineError(url, attempts, settings.deadlineMs, undefined)
-              : new APIConnectionTimeoutError(
-                  `Request timed out after ${timeoutMs} ms: GET ${url}`,
-                  context,
-                ),
-          );
-        }, limitMs);
-        onAbort = () => {
-          controller.abort(signal?.reason);
-          reject(this.#aborted(url, signal, attempts));
-        };
-        signal?.addEventListener('abort', onAbort);
-        this.#exchange(url, headers, controller.signal, settings.maxResponseBytes).then(
-          resolve,
-          (cause) =>
-            reject(
-              new APIConnectionError(`Connection error: GET ${url}: ${this.#describe(cause)}`, {
-                ...context,
-                cause: this.#redactor.error(cause),
-              }),
-            ),
-        );
-      });
-    } catch (error) {
-      attempts.push(record(entry, error as Error, started));
-      attemptSpan?.end(undefined, (error as Error).name);
-      this.#logAttempt(url, entry, headers, undefined);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    }
-    const { response, body } = exchanged;
-    entry.status = response.status;
-    entry.durationMs = round(performance.now() - started);
-    attempts.push(entry);
-    if (this.#log.debugOn) this.#logAttempt(url, entry, headers, response);
-    try {
-      const outcome = await this.#settle(response, body, context, settings.maxResponseBytes);
-      attemptSpan?.end(response.status, undefined);
+      const outcome = await run(this.#steps, call, exchange);
+      call.span?.end(undefined);
       return outcome;
     } catch (error) {
-      attemptSpan?.end(
-        response.status,
-        error instanceof APIError ? String(response.status) : (error as Error).name,
-      );
+      call.span?.end(error as Error);
       throw error;
     }
   }
-
-  /** The transport's part: the response and its body, read within bounds. */
-  async #exchange(
-    url: string,
-    headers: Record<string, string>,
-    signal: AbortSignal,
-    maxResponseBytes: number,
-  ): Promise<{ response: Response; body: Body }> {
-    // The key must never reach another origin: a 3xx is an APIError, not followed.
-    const response = await this.#settings.fetch(url, {
-      method: 'GET',
-      headers,
-      signal,
-      redirect: 'manual',
-    });
-    const ok = response.status >= 200 && response.status < 300;
-    const body = ok
-      ? await readBody(response, maxResponseBytes, true)
-      : await readBody(response, ERROR_BODY_LIMIT, false);
-    return { response, body };
-  }
-
-  /** The one place where a response becomes a value or a throw. */
-  async #settle(
-    response: Response,
-    { text, overLimit }: Body,
-    context: RequestContext,
-    maxResponseBytes: number,
-  ): Promise<Outcome> {
-    const { status } = response;
-    if (status < 200 || status >= 300) {
-      const redacted = this.#redactor.text(text); // before the cut, so no prefix of the key survives it
-      const parsed = parseJson(redacted);
-      const body = parsed === NOT_JSON ? truncate(redacted) : this.#redactor.json(parsed);
-      throw APIError.from(
-        status,
-        response.statusText,
-        this.#redactor.headers(response.headers),
-        body,
-        context,
-      );
-    }
-    if (overLimit) {
-      throw this.#invalid(
-        [{ path: '', message: `is larger than maxResponseBytes (${maxResponseBytes} bytes)` }],
-        text,
-        response,
-        context,
-      );
-    }
-    const body = parseJson(text);
-    if (body === NOT_JSON) {
-      const issue = text === '' ? 'is empty, expected JSON' : 'is not valid JSON';
-      throw this.#invalid([{ path: '', message: issue }], text, response, context);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      const kind = body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body;
-      const issues = [{ path: '', message: `must be a JSON object, got ${kind}` }];
-      throw this.#invalid(issues, body, response, context);
-    }
-    const outcome = {
-      data: body as Conversation,
-      response,
-      requestId: undefined,
-      attempts: context.attempts,
-      text,
-    };
-    const mode = this.#settings.validate;
-    if (!mode) return outcome;
-    const { validateConversation } = await (validator ??= import('./validate.js'));
-    const issues = validateConversation(body);
-    if (issues.length === 0) return outcome;
-    if (mode === true) throw this.#invalid(issues, body, response, context);
-    this.#report(issues, response, context.url);
-    return outcome;
-  }
-
-  /** `validateResponses: 'report'`: tell, log once, and go on. */
-  #report(issues: ValidationIssue[], response: Response, url: string): void {
-    // Redacted like APIError.requestId: a server can echo the key in any header.
-    const requestId = this.#redactor.headers(response.headers).get('x-request-id') ?? undefined;
-    const safeIssues = issues.map(({ path, message }) => ({
-      path: this.#redactor.text(path),
-      message: this.#redactor.text(message),
-    }));
-    this.#log.warn(`response did not match the spec: GET ${url}`, {
-      url,
-      status: response.status,
-      requestId,
-      issues: safeIssues.map((i) => `${i.path || '(body)'} ${i.message}`).join('; '),
-    });
-    try {
-      ignoreRejection(
-        this.#settings.onValidationIssue?.({
-          issues: safeIssues,
-          url,
-          status: response.status,
-          requestId,
-        }),
-      );
-    } catch {
-      // The callback's failure must not turn a good response into an error.
-    }
-  }
-
-  #invalid(issues: ValidationIssue[], body: unknown, response: Response, context: RequestContext) {
-    const safeBody =
-      typeof body === 'string' ? truncate(this.#redactor.text(body)) : this.#redactor.json(body);
-    const safeIssues = issues.map(({ path, message }) => ({
-      path: this.#redactor.text(path),
-      message: this.#redactor.text(message),
-    }));
-    return new ResponseValidationError(
-      safeIssues,
-      safeBody,
-      response.status,
-      this.#redactor.headers(response.headers),
-      context,
-    );
-  }
-
-  #aborted(url: string, signal: AbortSignal | undefined, attempts: Attempt[]): APIUserAbortError {
-    return new APIUserAbortError(`Request was aborted: GET ${url}`, {
-      url,
-      attempts,
-      cause: this.#redactor.error(signal?.reason),
-    });
-  }
-
-  #deadlineError(
-    url: string,
-    attempts: Attempt[],
-    deadlineMs: number | undefined,
-    last: Error | undefined,
-  ): APIConnectionTimeoutError {
-    const error = new APIConnectionTimeoutError(
-      `Request exceeded its deadline of ${deadlineMs} ms: GET ${url}`,
-      { url, attempts, ...(last ? { cause: last } : {}) },
-    );
-    deadlineErrors.add(error);
-    return error;
-  }
-
-  #logAttempt(
-    url: string,
-    entry: Attempt,
-    headers: Record<string, string>,
-    response: Response | undefined,
-  ) {
-    if (!this.#log.debugOn) return;
-    const outcome = entry.status !== undefined ? String(entry.status) : (entry.error ?? '');
-    this.#log.debug(`GET ${url} attempt ${entry.attempt}: ${outcome} in ${entry.durationMs} ms`, {
-      method: 'GET',
-      url,
-      attempt: entry.attempt,
-      status: entry.status,
-      error: entry.error,
-      durationMs: entry.durationMs,
-      requestId: response?.headers.get('x-request-id') ?? undefined,
-      headers: loggedHeaders(headers),
-    });
-  }
-
-  /** A short reason from a transport error, e.g. `ECONNREFUSED`, redacted of the key by value. */
-  #describe(cause: unknown): string {
-    try {
-      const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-      const reason =
-        (typeof inner?.code === 'string' && inner.code) ||
-        (typeof inner?.message === 'string' && inner.message) ||
-        (cause instanceof Error ? cause.message : String(cause));
-      return this.#redactor.text(String(reason).slice(0, 500));
-    } catch {
-      return 'unknown transport error';
-    }
-  }
 }
 
-/** Fills in the record of a failed attempt. */
-function record(entry: Attempt, error: Error, started: number): Attempt {
-  if (error instanceof APIError || error instanceof ResponseValidationError)
-    entry.status = error.status;
-  else entry.error = error.name;
-  entry.durationMs = round(performance.now() - started);
-  return entry;
-}
-
-const NOT_JSON = Symbol('not JSON');
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return NOT_JSON;
-  }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
+function newCall(
+  url: string,
+  params: GetConversationParams,
+  settings: Call['settings'],
+  client: ClientContext,
+): Call {
+  return {
+    url,
+    params,
+    settings,
+    client,
+    attempts: [],
+    deadlineAt: undefined,
+    span: undefined,
+    n: 1,
+    heldMs: 0,
+    heldSource: undefined,
+    probe: false,
+    attemptSignal: undefined,
+    headers: client.headers,
+  };
 }
 
 const USER_AGENT = `chatdash-client/${VERSION}${
   typeof process === 'object' && process.versions?.node ? ` node/${process.versions.node}` : ''
 }`;
-
-function truncate(text: string): string {
-  return text.length > BODY_TEXT_LIMIT ? text.slice(0, BODY_TEXT_LIMIT) : text;
-}

@@ -36,8 +36,10 @@ export class ChatDashError extends Error {
   /** A summary for `JSON.stringify(error)`; the body is left out (it can be 50,000 levels deep). */
   toJSON(): Record<string, unknown> {
     const { name, message, url, attempts } = this;
-    const { status, requestId, issues } = this as Partial<APIError & ResponseValidationError>;
-    return { name, message, url, status, requestId, issues, attempts };
+    const { status, requestId, issues, retryAfterMs } = this as Partial<
+      APIError & ResponseValidationError & CircuitOpenError
+    >;
+    return { name, message, url, status, requestId, issues, retryAfterMs, attempts };
   }
 }
 
@@ -188,6 +190,19 @@ export class ResponseValidationError extends ChatDashError {
   }
 }
 
+/** The scope's circuit is open (the upstream kept failing): nothing was sent. Retry after `retryAfterMs`, or fall back. */
+export class CircuitOpenError extends ChatDashError {
+  override name = 'CircuitOpenError' as const;
+  /** Milliseconds until the circuit lets a probe through; a call made then may succeed. */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, options: Partial<RequestContext> & { retryAfterMs: number }) {
+    const { retryAfterMs, ...context } = options;
+    super(message, context);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /**
  * Gives each class its brand and its export name: a bundler renames a class
  * whose body refers to itself (`APIError.name` was `'_APIError'`).
@@ -215,3 +230,4 @@ brand(APIConnectionError, 'APIConnectionError', ChatDashError);
 brand(APIConnectionTimeoutError, 'APIConnectionTimeoutError', APIConnectionError);
 brand(APIUserAbortError, 'APIUserAbortError', ChatDashError);
 brand(ResponseValidationError, 'ResponseValidationError', ChatDashError);
+brand(CircuitOpenError, 'CircuitOpenError', ChatDashError);

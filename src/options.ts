@@ -3,10 +3,13 @@
  * rule checked before anything is sent. Each message names what is wrong and
  * never quotes the key.
  */
-import type { BudgetNumbers } from './coordination/budget.js';
-import { ChatDashError } from './errors.js';
+import { DEFAULT_RETRY_BUDGET, type BudgetNumbers } from './coordination/budget.js';
+import type { BreakerNumbers, CoordinatorEngine, RateNumbers } from './coordination/coordinator.js';
+import { checkBreaker, checkCoordinator, checkRateLimit } from './coordination/options.js';
+import { describe, dropUndefined, fail, integer, isObject, known } from './rules.js';
 import type {
   ChatDashClientOptions,
+  Middleware,
   FetchLike,
   GetConversationParams,
   LogLevel,
@@ -33,6 +36,10 @@ export interface Resolved {
   tracing: boolean;
   retryBudget: BudgetNumbers | false;
   dedupe: boolean;
+  coordinator: CoordinatorEngine | undefined;
+  rateLimit: RateNumbers | false;
+  circuitBreaker: BreakerNumbers | false;
+  middleware: Middleware[];
 }
 
 /** What a call runs with: the client's settings, overridden per call. */
@@ -44,13 +51,8 @@ export interface CallSettings {
   deadlineMs: number | undefined;
 }
 
-export const DEFAULT_RETRY_BUDGET = { capacity: 500, retryCost: 5, timeoutCost: 10 } as const;
 const LOG_LEVELS: readonly LogLevel[] = ['off', 'error', 'warn', 'info', 'debug'];
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout treats anything larger as 1 ms
-
-const fail = (message: string): never => {
-  throw new ChatDashError(message);
-};
 
 export function resolveOptions(options: ChatDashClientOptions): Resolved {
   const where = 'createChatDashClient';
@@ -72,6 +74,10 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     tracing = true,
     retryBudget = {},
     dedupe = false,
+    coordinator,
+    rateLimit = false,
+    circuitBreaker = false,
+    middleware = [],
     dangerouslyAllowBrowser = false,
   } = options;
   const g = globalThis as { window?: unknown; document?: unknown };
@@ -130,7 +136,31 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     tracing,
     retryBudget: checkBudget(retryBudget, where),
     dedupe,
+    coordinator: checkCoordinator(coordinator, where),
+    rateLimit: checkRateLimit(rateLimit, where),
+    circuitBreaker: checkBreaker(circuitBreaker, where),
+    middleware: checkMiddleware(middleware, where),
   };
+}
+
+function checkMiddleware(value: unknown, where: string): Middleware[] {
+  if (!Array.isArray(value))
+    return fail(`${where}: middleware must be an array, got ${describe(value)}`);
+  value.forEach((m: unknown, i) => {
+    const hooks = ['onRequest', 'onResponse', 'onError'] as const;
+    const given = isObject(m)
+      ? hooks.filter((h) => (m as Record<string, unknown>)[h] !== undefined)
+      : [];
+    if (
+      !isObject(m) ||
+      given.length === 0 ||
+      given.some((h) => typeof (m as Record<string, unknown>)[h] !== 'function')
+    )
+      fail(
+        `${where}: middleware[${i}] must be an object with onRequest, onResponse or onError functions, got ${describe(m)}`,
+      );
+  });
+  return [...(value as Middleware[])];
 }
 
 export function checkParams(
@@ -280,38 +310,6 @@ function checkBudget(budget: unknown, where: string): BudgetNumbers | false {
   };
 }
 
-/** The rule, and what came instead with its type: `got string "5000"`. */
-function integer(value: unknown, name: string, min: number, max: number, where: string): number {
-  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
-    fail(`${where}: ${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
-  return value as number;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  switch (typeof value) {
-    case 'string':
-      return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return `${typeof value} ${String(value)}`;
-    default:
-      return typeof value;
-  }
-}
-
-/** Rejects unknown names, so a typo (`timeout`) does not silently do nothing. */
-function known(object: object, names: readonly string[], where: string): void {
-  for (const key of Object.keys(object))
-    if (!names.includes(key)) fail(`${where}: unknown option \`${key}\``);
-}
-
-function dropUndefined(object: object): object {
-  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined));
-}
-
 const CLIENT_OPTIONS = [
   'apiKey',
   'baseUrl',
@@ -328,6 +326,10 @@ const CLIENT_OPTIONS = [
   'tracing',
   'retryBudget',
   'dedupe',
+  'coordinator',
+  'rateLimit',
+  'circuitBreaker',
+  'middleware',
   'dangerouslyAllowBrowser',
 ];
 const PARAMS = ['agentId', 'conversationId', 'isPlatformId'];
@@ -338,10 +340,6 @@ export const REQUEST_OPTIONS = [
   'maxResponseBytes',
   'deadlineMs',
 ];
-
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function env(name: string): string | undefined {
   return (typeof process === 'object' && process.env?.[name]) || undefined;

@@ -1,10 +1,14 @@
 /**
  * Every public type, declared here and nowhere else. It imports only
- * `generated/`, so it is the bottom floor: every other file takes its types
- * from here, and the `chatdash-client/types` subpath built from it has an
- * empty runtime module (a types-only consumer pays nothing).
+ * `generated/` and openapi-fetch's types, so it is the bottom floor: every
+ * other file takes its types from here, and the `chatdash-client/types`
+ * subpath built from it has an empty runtime module (a types-only consumer
+ * pays nothing).
  */
-import type { components } from '../generated/chatdash.js';
+import type { Middleware } from 'openapi-fetch';
+import type { components, paths } from '../generated/chatdash.js';
+
+export type { Middleware } from 'openapi-fetch';
 
 export type { components, operations, paths } from '../generated/chatdash.js';
 
@@ -35,7 +39,7 @@ export interface Logger {
 }
 
 /** Why the client waited before the next attempt. */
-export type DelaySource = 'retry-after-ms' | 'retry-after' | 'backoff' | 'rate-limit';
+export type DelaySource = 'retry-after-ms' | 'retry-after' | 'backoff' | 'rate-limit' | 'throttle';
 
 /** One attempt of a call, as `attempts` on errors and results lists it. */
 export interface Attempt {
@@ -81,6 +85,35 @@ export interface RetryBudgetOptions {
   retryCost?: number | undefined;
   /** What a retry after a timeout costs. @default 10 */
   timeoutCost?: number | undefined;
+}
+
+/**
+ * Where the state that calls share lives: the rate-limit pause, the retry
+ * budget, the send rate and the circuit. Made by `createMemoryCoordinator()`
+ * (one process) or `createRedisCoordinator()` from `chatdash-client/redis`
+ * (a fleet); any other object is refused.
+ */
+export interface Coordinator {
+  /** Stops sharing: what this coordinator made is closed (a caller's Redis connection is left open). */
+  close(): Promise<void>;
+}
+
+/** `rateLimit`: attempts of the scope are sent at most `perSecond` per second, across every process that shares it. */
+export interface RateLimitOptions {
+  /** Attempts per second for the whole scope. A number from 0.1 to 100,000. */
+  perSecond: number;
+  /** Attempts that may go at once after a quiet spell. @default max(1, perSecond / 10) */
+  burst?: number | undefined;
+  /** `true`: a 429 halves the rate (at most once a second); each quiet second adds perSecond / 20 back. @default false */
+  adaptive?: boolean | undefined;
+}
+
+/** `circuitBreaker`: after `failureThreshold` consecutive failures the scope's calls fail fast for `openMs`. */
+export interface CircuitBreakerOptions {
+  /** Consecutive failures (connection errors, timeouts, 5xx but a pausing 503) that open the circuit. @default 20 */
+  failureThreshold?: number | undefined;
+  /** How long the circuit stays open before one probe is let through. @default 5_000 */
+  openMs?: number | undefined;
 }
 
 /** Options for `createChatDashClient`. */
@@ -168,6 +201,28 @@ export interface ChatDashClientOptions {
    */
   dedupe?: boolean | undefined;
   /**
+   * Where the pause, the retry budget, the rate and the circuit live. Clients
+   * with the same coordinator, origin and key share them.
+   * @default a new in-process coordinator for this client
+   */
+  coordinator?: Coordinator | undefined;
+  /**
+   * The scope's send rate, or `false` for none.
+   * @default false
+   */
+  rateLimit?: RateLimitOptions | false | undefined;
+  /**
+   * The scope's circuit breaker, or `false` for none.
+   * @default false
+   */
+  circuitBreaker?: CircuitBreakerOptions | false | undefined;
+  /**
+   * openapi-fetch middleware, run on every attempt (a retry is seen) in
+   * openapi-fetch's order.
+   * @default none
+   */
+  middleware?: Middleware[] | undefined;
+  /**
    * Allow creating a client in a browser-like runtime. The agency key is a server
    * secret: anyone who can open the page can read it.
    * @default false
@@ -175,15 +230,23 @@ export interface ChatDashClientOptions {
   dangerouslyAllowBrowser?: boolean | undefined;
 }
 
-/** What `getConversation` fetches. */
-export interface GetConversationParams {
-  /** The ID of the agent. Any non-empty string but `.` and `..`; sent as one path segment. */
-  agentId: string;
-  /** The ID of the conversation (or its platform ID, with `isPlatformId: true`). */
-  conversationId: string;
-  /** `true`: `conversationId` is the platform's ID. Absent: no query is sent (the server assumes `false`). */
-  isPlatformId?: boolean | undefined;
-}
+/** The spec's operation: `GET /agents/{agentId}/conversations/{conversationId}`. */
+export type GetConversationOperation =
+  paths['/agents/{agentId}/conversations/{conversationId}']['get'];
+
+/** Optional properties also take `undefined`; required ones stay required. */
+type AllowUndefined<T> = {
+  [K in keyof T]: undefined extends Partial<Pick<T, K>>[K] & T[K] ? T[K] | undefined : T[K];
+};
+
+/**
+ * What `getConversation` fetches: the operation's path and query parameters,
+ * from the spec. `agentId` and `conversationId`: any non-empty string but `.`
+ * and `..`, sent as one path segment. `isPlatformId: true`: `conversationId`
+ * is the platform's ID; absent, no query is sent (the server assumes `false`).
+ */
+export type GetConversationParams = GetConversationOperation['parameters']['path'] &
+  AllowUndefined<NonNullable<GetConversationOperation['parameters']['query']>>;
 
 /** Per-call overrides. */
 export interface RequestOptions {

@@ -1,8 +1,8 @@
 /**
- * The retry budget: a token bucket shared by every call on one client, so a
- * dead upstream sees about one request per call instead of 1 + maxRetries.
- * The numbers are AWS SDK v3's standard mode (smithy-typescript util-retry):
- * a retry costs 5 tokens, a retry after a timeout 10, a success refunds 1.
+ * The retry budget: a token bucket shared by every call of a scope, so a dead
+ * upstream sees about one request per call instead of 1 + maxRetries. The
+ * numbers are AWS SDK v3's standard mode (smithy-typescript util-retry's
+ * `constants.ts`): a retry costs 5 tokens, a retry after a timeout 10.
  */
 /** The bucket's numbers, all filled in. */
 export interface BudgetNumbers {
@@ -10,6 +10,20 @@ export interface BudgetNumbers {
   retryCost: number;
   timeoutCost: number;
 }
+
+export const DEFAULT_RETRY_BUDGET: Readonly<BudgetNumbers> = Object.freeze({
+  capacity: 500,
+  retryCost: 5,
+  timeoutCost: 10,
+});
+
+/**
+ * What a success puts back. smithy refunds a successful retry's whole cost;
+ * here every successful call puts back 1 whatever it cost, so an upstream that
+ * fails every other request drains the bucket instead of refilling it as fast
+ * as retries spend it.
+ */
+export const SUCCESS_REFUND = 1;
 
 export class RetryBudget {
   #tokens: number;
@@ -33,8 +47,13 @@ export class RetryBudget {
     return true;
   }
 
-  /** A call succeeded: one token back, up to capacity. */
-  refill(): void {
-    this.#tokens = Math.min(this.#options.capacity, this.#tokens + 1);
+  /** `count` calls succeeded: tokens back, up to capacity. */
+  refill(count = 1): void {
+    this.#tokens = Math.min(this.#options.capacity, this.#tokens + SUCCESS_REFUND * count);
+  }
+
+  /** Takes what another engine says is left (a shared bucket's answer). */
+  set(tokens: number): void {
+    this.#tokens = Math.max(0, Math.min(this.#options.capacity, tokens));
   }
 }

@@ -34,7 +34,7 @@ describe('the observability types (DESIGN.md section 9)', () => {
       delaySource?: DelaySource;
     }>();
     expectTypeOf<DelaySource>().toEqualTypeOf<
-      'retry-after-ms' | 'retry-after' | 'backoff' | 'rate-limit'
+      'retry-after-ms' | 'retry-after' | 'backoff' | 'rate-limit' | 'throttle'
     >();
   });
 

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../src/coordination/budget.js';
 import { ChatDashError } from '../../src/errors.js';
-import { DEFAULT_RETRY_BUDGET, resolveOptions } from '../../src/options.js';
+import { DEFAULT_RETRY_BUDGET } from '../../src/coordination/budget.js';
+import { resolveOptions } from '../../src/options.js';
 
 const defaults = { ...DEFAULT_RETRY_BUDGET };
 

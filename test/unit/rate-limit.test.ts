@@ -2,7 +2,7 @@
  * The shared rate-limit gate on its own, with an explicit clock: no network, no timers.
  */
 import { describe, expect, it } from 'vitest';
-import { RateLimitGate } from '../../src/coordination/pause.js';
+import { RateLimitGate } from '../../src/coordination/pause-gate.js';
 
 const t0 = 1_000_000;
 

@@ -1,14 +1,16 @@
 /**
  * The shared rate-limit pause: when the server says "wait" (a 429 or 503 with
  * `retry-after-ms` / `Retry-After` within 0-60 s), every attempt of every call
- * on the client waits until then, new calls included, instead of each call
+ * of the scope waits until then, new calls included, instead of each call
  * finding out on its own (octokit/plugin-throttling.js#629 asks for exactly this).
  */
+import { monotonic } from './clock.js';
+
 export class RateLimitGate {
   #until = 0;
 
   /** Holds every attempt for `ms` from now (a later moment wins). Returns true when this extended the pause. */
-  pause(ms: number, now = Date.now()): boolean {
+  pause(ms: number, now = monotonic()): boolean {
     // A zero wait holds nothing: without this check every `retry-after-ms: 0` (what
     // the testing mock's failNext sends) would log a "holding for 0 ms" warning.
     if (ms <= 0 || now + ms <= this.#until) return false;
@@ -17,7 +19,7 @@ export class RateLimitGate {
   }
 
   /** How long an attempt starting now must wait; 0 when there is no pause. */
-  remaining(now = Date.now()): number {
+  remaining(now = monotonic()): number {
     return this.#until > now ? this.#until - now : 0;
   }
 }

@@ -1,0 +1,84 @@
+/**
+ * The shape of one call as it runs: the `Call` every step reads and writes,
+ * and the runner that threads it through an ordered list of steps. A step is
+ * `(call, next) => Promise<Outcome>`, like Azure core-rest-pipeline's
+ * `sendRequest(request, next)`: it may act before `next()`, after it, around
+ * it, or instead of it (and `next` may run more than once: that is a retry).
+ */
+import type { Scope } from './coordination/coordinator.js';
+import type { Clock } from './coordination/clock.js';
+import type { CallSettings } from './options.js';
+import type { Log } from './telemetry/log.js';
+import type { Redactor } from './telemetry/redact.js';
+import type { CallSpan } from './telemetry/tracing.js';
+import type {
+  Attempt,
+  ConversationWithResponse,
+  DelaySource,
+  FetchLike,
+  GetConversationParams,
+  Middleware,
+  ValidationReport,
+} from './types.js';
+
+/** A settled call: what both methods return, plus the text a de-duplicated caller re-parses. */
+export interface Outcome extends ConversationWithResponse {
+  text: string;
+}
+
+/** What every call of one client shares: fixed when the client is made. */
+export interface ClientContext {
+  readonly fetch: FetchLike;
+  /** The request headers, Authorization included; copied per attempt. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly redactor: Redactor;
+  readonly log: Log;
+  readonly scope: Scope;
+  readonly clock: Clock;
+  readonly validate: boolean | 'report';
+  readonly onValidationIssue: ((report: ValidationReport) => void) | undefined;
+  readonly middleware: readonly Middleware[];
+  readonly tracing: boolean;
+}
+
+/** One call on its way through the steps. */
+export interface Call {
+  readonly url: string;
+  readonly params: GetConversationParams;
+  readonly settings: CallSettings;
+  readonly client: ClientContext;
+  /** Every attempt sent so far; the one in flight is pushed when it ends. */
+  readonly attempts: Attempt[];
+  /** When the whole call must end, on `client.clock`; undefined without a deadline. */
+  deadlineAt: number | undefined;
+  span: CallSpan | undefined;
+  /** The number (1-based) of the attempt being made. */
+  n: number;
+  /** How long attempt 1 was held before it was sent, and why (it has no record before it). */
+  heldMs: number;
+  heldSource: DelaySource | undefined;
+  /** The circuit let this attempt through as the scope's one probe. */
+  probe: boolean;
+  /** Aborted when this attempt's time is up or the caller aborts; what the transport is given. */
+  attemptSignal: AbortSignal | undefined;
+  /** This attempt's request headers (a copy: tracing adds `traceparent`). */
+  headers: Record<string, string>;
+}
+
+export type Next = () => Promise<Outcome>;
+export type Step = (call: Call, next: Next) => Promise<Outcome>;
+
+/** Runs `call` through `steps` in order; the last step's `next` is `last`. */
+export function run(steps: readonly Step[], call: Call, last: (call: Call) => Promise<Outcome>) {
+  const at = (i: number): Promise<Outcome> => {
+    const step = steps[i];
+    if (!step) return last(call);
+    try {
+      return step(call, () => at(i + 1));
+    } catch (error) {
+      // A step that throws before its first await still rejects the call, never throws.
+      return Promise.reject(error);
+    }
+  };
+  return at(0);
+}

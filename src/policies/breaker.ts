@@ -1,0 +1,52 @@
+/**
+ * `circuitBreaker`, as a step. While the scope's circuit is open, an attempt
+ * is refused at once with `CircuitOpenError`, sending nothing; after `openMs`
+ * one attempt in the whole scope goes through as the probe. Failures are
+ * connection errors, timeouts and 5xx but a 503 that pauses; a 2xx or a 4xx
+ * (429 included) resets the count; a pausing 503 neither counts nor resets.
+ */
+import {
+  APIConnectionError,
+  APIError,
+  CircuitOpenError,
+  ResponseValidationError,
+} from '../errors.js';
+import type { AttemptResult } from '../coordination/coordinator.js';
+import type { Call, Step } from '../pipeline.js';
+import { serverDelay } from './retry.js';
+
+export const breaker: Step = (call, next) => {
+  const admission = call.client.scope.admit();
+  if (admission.open) throw circuitOpen(call, admission.retryAfterMs);
+  const probe = admission.probe;
+  return next().then(
+    (outcome) => {
+      call.client.scope.report('success', probe);
+      return outcome;
+    },
+    (error: unknown) => {
+      call.client.scope.report(classify(error), probe);
+      throw error;
+    },
+  );
+};
+
+export function circuitOpen(call: Call, retryAfterMs: number): CircuitOpenError {
+  const ms = Math.max(0, Math.ceil(retryAfterMs));
+  return new CircuitOpenError(`Circuit open: GET ${call.url} not sent; retry after ${ms} ms`, {
+    url: call.url,
+    attempts: call.attempts,
+    retryAfterMs: ms,
+  });
+}
+
+export function classify(error: unknown): AttemptResult {
+  if (error instanceof APIError) {
+    if (error.status < 500) return 'success';
+    if (error.status === 503 && (serverDelay(error.headers)?.ms ?? 0) > 0) return 'neutral';
+    return 'failure';
+  }
+  // A body that fails validation still came from a live upstream; an abort is the caller's doing.
+  if (error instanceof ResponseValidationError) return 'success';
+  return error instanceof APIConnectionError ? 'failure' : 'neutral';
+}

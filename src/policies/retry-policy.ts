@@ -1,0 +1,62 @@
+/**
+ * Retries, as the outermost step of an attempt: run the rest, and on a
+ * failure decide whether to go again (retryable, retries left, within the
+ * deadline, paid for by the scope's retry budget), wait, and run it again.
+ * A success refunds the budget. The delays themselves are in `retry.ts`.
+ */
+import { APIConnectionTimeoutError, APIError, type ChatDashError } from '../errors.js';
+import type { Call, Step } from '../pipeline.js';
+import { aborted, deadlineError, isFinal, timeLeft } from './deadline.js';
+import { round } from './pause.js';
+import { isRetryable, retryDelay, sleep, type Delay } from './retry.js';
+
+export const retry: Step = async (call, next) => {
+  for (;;) {
+    try {
+      const outcome = await next();
+      call.client.scope.refund();
+      return outcome;
+    } catch (caught) {
+      const error = caught as ChatDashError;
+      const delay = await delayBefore(call, error);
+      const last = call.attempts.at(-1)!;
+      last.delayMs = round(delay.ms);
+      last.delaySource = delay.source;
+      // url and the failed response's request id: what to grep for, and what to quote to ChatDash.
+      call.client.log.info(`retrying GET ${call.url} in ${round(delay.ms)} ms: ${error.message}`, {
+        url: call.url,
+        attempt: call.n + 1,
+        delayMs: round(delay.ms),
+        delaySource: delay.source,
+        reason: error.message,
+        requestId: (error as Partial<APIError>).requestId,
+      });
+      const ends = call.client.clock() + delay.ms;
+      const { signal } = call.settings;
+      await sleep(delay.ms, signal, () => aborted(call));
+      // Note: a timer can fire up to 1 ms early by the clock; the rest of a pause
+      // this call waited for must not show up as a hold by another call.
+      const early = ends - call.client.clock();
+      if (early > 0) await sleep(early, signal, () => aborted(call));
+      call.n++;
+    }
+  }
+};
+
+/** The wait before the next attempt, or a throw: final, not retryable, out of retries, past the deadline, out of budget. */
+async function delayBefore(call: Call, error: ChatDashError): Promise<Delay> {
+  if (isFinal(error) || call.n > call.settings.maxRetries || !isRetryable(error)) throw error;
+  const { scope, log } = call.client;
+  let delay = retryDelay(call.n, error instanceof APIError ? error.headers : undefined);
+  const held = scope.pausedFor();
+  if (held > delay.ms) delay = { ms: held, source: 'rate-limit' };
+  if (delay.ms >= timeLeft(call)) throw deadlineError(call, error);
+  const paid = scope.payRetry(error instanceof APIConnectionTimeoutError);
+  if (paid === true || (paid !== false && (await paid))) return delay;
+  log.warn('retry budget exhausted: not retrying', {
+    url: call.url,
+    attempt: call.n,
+    tokens: scope.budgetTokens(),
+  });
+  throw error;
+}

@@ -1,0 +1,168 @@
+/**
+ * The transport's part of an attempt: send the request (through the caller's
+ * openapi-fetch middleware, when there is any) and read the body within
+ * bounds. What fails here without a response is an `APIConnectionError`
+ * whose cause is a sanitized copy of the transport's error.
+ */
+import { createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
+import { APIConnectionError } from '../errors.js';
+import type { Call, Outcome } from '../pipeline.js';
+import type { Middleware } from '../types.js';
+import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
+import { isFinal, markFinal } from './deadline.js';
+import { settle } from './settle.js';
+
+export const ENDPOINT = '/agents/{agentId}/conversations/{conversationId}';
+
+/** The innermost step: send, read, settle. */
+export async function exchange(call: Call): Promise<Outcome> {
+  let response: Response;
+  let body: Body;
+  try {
+    response =
+      call.client.middleware.length === 0 ? await send(call, call.url) : await viaMiddleware(call);
+    const ok = response.status >= 200 && response.status < 300;
+    body = ok
+      ? await readBody(response, call.settings.maxResponseBytes, true)
+      : await readBody(response, ERROR_BODY_LIMIT, false);
+  } catch (cause) {
+    if (isFinal(cause)) throw cause;
+    throw new APIConnectionError(`Connection error: GET ${call.url}: ${describe(call, cause)}`, {
+      url: call.url,
+      attempts: call.attempts,
+      cause: call.client.redactor.error(cause),
+    });
+  }
+  return settle(call, response, body);
+}
+
+function send(call: Call, url: string, headers = call.headers, signal = call.attemptSignal) {
+  // The key must never reach another origin: a 3xx is an APIError, not followed.
+  return call.client.fetch(url, {
+    method: 'GET',
+    headers,
+    ...(signal ? { signal } : {}),
+    redirect: 'manual',
+  });
+}
+
+// What openapi-fetch hands its middleware as `options` (read-only).
+const OPTIONS = Object.freeze({
+  baseUrl: '',
+  fetch: globalThis.fetch,
+  parseAs: 'json' as const,
+  querySerializer: createQuerySerializer(),
+  bodySerializer: JSON.stringify,
+  pathSerializer: defaultPathSerializer,
+});
+
+/**
+ * openapi-fetch's middleware order: every `onRequest` in order (a `Response`
+ * ends the list and is the answer: nothing is sent, no `onResponse` runs),
+ * then fetch, then on a transport error every `onError` in reverse (a
+ * `Response` is the answer, an `Error` replaces the error), then every
+ * `onResponse` in reverse. A `Request` object is built only here, so a client
+ * without middleware pays nothing for it.
+ */
+async function viaMiddleware(call: Call): Promise<Response> {
+  const { client, params } = call;
+  const { isPlatformId, agentId, conversationId } = params;
+  let request = new Request(call.url, {
+    method: 'GET',
+    headers: call.headers,
+    ...(call.attemptSignal ? { signal: call.attemptSignal } : {}),
+    redirect: 'manual',
+  });
+  const base = {
+    schemaPath: ENDPOINT,
+    params: {
+      path: { agentId, conversationId },
+      ...(isPlatformId === undefined ? {} : { query: { isPlatformId } }),
+    },
+    id: Math.random().toString(36).slice(2, 11), // as openapi-fetch makes it
+    options: { ...OPTIONS, baseUrl: new URL(call.url).origin },
+  };
+  const list = client.middleware;
+  for (const m of list) {
+    if (typeof m.onRequest !== 'function') continue;
+    const result = await own(call, 'onRequest', () => m.onRequest!({ ...base, request }));
+    if (result instanceof Response) return result;
+    if (result instanceof Request) request = result;
+    else if (result !== undefined)
+      throw own.error(
+        call,
+        'onRequest',
+        new TypeError('must return a Request, a Response or nothing'),
+      );
+  }
+  let response: Response | undefined;
+  try {
+    response = await send(call, request.url, Object.fromEntries(request.headers), request.signal);
+  } catch (error) {
+    let current: unknown = error;
+    for (const m of [...list].reverse()) {
+      if (typeof m.onError !== 'function') continue;
+      const result = await own(call, 'onError', () =>
+        m.onError!({ ...base, request, error: current }),
+      );
+      if (result instanceof Response) {
+        response = result;
+        break;
+      }
+      if (result instanceof Error) current = result;
+      else if (result !== undefined)
+        throw own.error(
+          call,
+          'onError',
+          new TypeError('must return a Response, an Error or nothing'),
+        );
+    }
+    if (!response) throw current;
+  }
+  for (const m of [...list].reverse()) {
+    if (typeof m.onResponse !== 'function') continue;
+    const seen: Response = response;
+    const result = await own(call, 'onResponse', () =>
+      m.onResponse!({ ...base, request, response: seen }),
+    );
+    if (result instanceof Response) response = result;
+    else if (result !== undefined)
+      throw own.error(call, 'onResponse', new TypeError('must return a Response or nothing'));
+  }
+  return response;
+}
+
+/**
+ * Runs the caller's own middleware code: what it throws ends the call at once
+ * as an `APIConnectionError` with a sanitized cause, not retried (a retry
+ * would run the same code again).
+ */
+async function own<T>(call: Call, hook: keyof Middleware, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw own.error(call, hook, error);
+  }
+}
+own.error = (call: Call, hook: string, error: unknown): APIConnectionError =>
+  markFinal(
+    new APIConnectionError(`Middleware ${hook} failed: GET ${call.url}: ${describe(call, error)}`, {
+      url: call.url,
+      attempts: call.attempts,
+      cause: call.client.redactor.error(error),
+    }),
+  );
+
+/** A short reason from a transport error, e.g. `ECONNREFUSED`, redacted of the key by value. */
+function describe(call: Call, cause: unknown): string {
+  try {
+    const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+    const reason =
+      (typeof inner?.code === 'string' && inner.code) ||
+      (typeof inner?.message === 'string' && inner.message) ||
+      (cause instanceof Error ? cause.message : String(cause));
+    return call.client.redactor.text(String(reason).slice(0, 500));
+  } catch {
+    return 'unknown transport error';
+  }
+}

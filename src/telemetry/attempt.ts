@@ -1,0 +1,66 @@
+/**
+ * What one attempt leaves behind, as a step: its record in `attempts`, its
+ * CLIENT span (which also writes `traceparent` into the attempt's headers),
+ * and its `debug` line. Wraps the timeout and the transport, so the duration
+ * runs from sending to the last byte of the body (or the failure).
+ */
+import { APIError, ResponseValidationError } from '../errors.js';
+import type { Call, Step } from '../pipeline.js';
+import { round } from '../policies/pause.js';
+import type { Attempt } from '../types.js';
+import { loggedHeaders } from './log.js';
+import { requestId } from './request-id.js';
+
+export const observe: Step = (call, next) => {
+  const headers = { ...call.client.headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
+  call.headers = headers;
+  const span = call.span?.attempt(call.n, headers);
+  const entry: Attempt = { attempt: call.n, durationMs: 0 };
+  // Attempt 1 held by a pause or a throttle carries the wait before it (there is no record before it).
+  if (call.attempts.length === 0 && call.heldSource !== undefined)
+    Object.assign(entry, { delayMs: round(call.heldMs), delaySource: call.heldSource });
+  const started = performance.now();
+  return next().then(
+    (outcome) => {
+      entry.status = outcome.response.status;
+      entry.durationMs = round(performance.now() - started);
+      call.attempts.push(entry);
+      span?.end(entry.status, undefined);
+      if (call.client.log.debugOn) logAttempt(call, entry, headers, outcome.response.headers);
+      return outcome;
+    },
+    (error: Error) => {
+      const answered = error instanceof APIError || error instanceof ResponseValidationError;
+      if (answered) entry.status = error.status;
+      else entry.error = error.name;
+      entry.durationMs = round(performance.now() - started);
+      call.attempts.push(entry);
+      span?.end(entry.status, error instanceof APIError ? String(error.status) : error.name);
+      if (call.client.log.debugOn)
+        logAttempt(call, entry, headers, answered ? error.headers : undefined);
+      throw error;
+    },
+  );
+};
+
+function logAttempt(
+  call: Call,
+  entry: Attempt,
+  headers: Record<string, string>,
+  responseHeaders: Headers | undefined,
+): void {
+  const outcome = entry.status !== undefined ? String(entry.status) : (entry.error ?? '');
+  call.client.log.debug(
+    `GET ${call.url} attempt ${entry.attempt}: ${outcome} in ${entry.durationMs} ms`,
+    {
+      method: 'GET',
+      url: call.url,
+      attempt: entry.attempt,
+      status: entry.status,
+      error: entry.error,
+      durationMs: entry.durationMs,
+      requestId: responseHeaders && requestId(responseHeaders, call.client.redactor),
+      headers: loggedHeaders(headers),
+    },
+  );
+}

@@ -85,7 +85,8 @@ const clients: Record<string, Call> = {
   ...observabilityRows(KEY, baseUrl, params),
   'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
   // A body without Content-Length goes through the client's bounded streaming
-  // reader (DESIGN section 8) instead of response.text(): what bounding costs.
+  // reader (it counts bytes against maxResponseBytes as they arrive) instead
+  // of response.text(): what bounding costs.
   'raw fetch, chunked body': async () => (await fetch(chunkedUrl, { headers })).json(),
   'chatdash-client, chunked body': () => plain.getConversation(chunkedParams),
 };
@@ -181,7 +182,8 @@ for (const r of results) {
   );
 }
 // The bounded reader's own cost: the client's CPU over raw fetch on a chunked body,
-// against the same on a body with Content-Length (read by text(), as before section 8).
+// against the same on a body with Content-Length (within the limit it is read by
+// text(), as it was before bodies were bounded).
 const perRound = (a: string, b: string) => runs[a]!.map((r, i) => r.cpuUs / runs[b]![i]!.cpuUs);
 const boundedCost = median(
   perRound('chatdash-client, chunked body', 'raw fetch, chunked body').map(

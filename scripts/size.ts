@@ -14,7 +14,8 @@ import { build } from 'esbuild';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Raised from 4 KB when the client gained bounded reading, redaction, logging,
 // tracing, the retry budget, the rate-limit pause, bulk calls and de-duplication
-// (DESIGN sections 8-10): 8.6 KB measured; the cap guards against regressions.
+// (the hardening, observability and traffic features): 8.6 KB measured; the cap
+// guards against regressions.
 export const ENTRY_LIMIT_BYTES = 10 * 1024;
 
 /**

@@ -33,7 +33,8 @@ export interface PullRequest {
 
 /**
  * The pull request for one spec:update run. A breaking change implies a major
- * release and anything else a minor one (DESIGN section 12), even a change
+ * release and anything else a minor one (semver: callers must act on a
+ * breaking change, not on an addition), even a change
  * to descriptions only: the generated declarations change with them.
  */
 export function specPullRequest(options: {

@@ -1,5 +1,5 @@
 /**
- * The `spec:update` change report in its three forms (DESIGN section 12):
+ * The `spec:update` change report in its three forms, one per reader:
  * text for a terminal, Markdown for the pull request and CHANGELOG.md, JSON
  * for scripts such as scripts/spec-pr.ts.
  */

@@ -1,5 +1,9 @@
 /**
- * When to retry and how long to wait: DESIGN.md section 4.
+ * When to retry and how long to wait. Only failures that another try can
+ * cure are retried; the server's own `retry-after-ms` / `Retry-After` wins
+ * when it is sane (0-60 s), because it knows when it will be ready; otherwise
+ * exponential backoff with jitter, so callers that failed together do not
+ * come back together.
  */
 import { APIConnectionError, APIError } from '../errors.js';
 import type { DelaySource } from '../types.js';

@@ -1,7 +1,8 @@
 /**
- * Hostile upstreams (DESIGN.md section 8): bodies too large to hold, bodies
- * that lie about their length, bytes no parser expects. Real servers on
- * 127.0.0.1; the gzip bomb runs in a child process with a small heap.
+ * Hostile upstreams (the upstream, or something between, misbehaving):
+ * bodies too large to hold, bodies that lie about their length, bytes no
+ * parser expects. Real servers on 127.0.0.1; the gzip bomb runs in a child
+ * process with a small heap.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -198,7 +199,8 @@ describe('maxResponseBytes', () => {
 
 describe('a transport that never settles', () => {
   // Node 20's fetch ignores its AbortSignal on a 421 whose body is shorter
-  // than its Content-Length while the socket stays open (DESIGN section 8).
+  // than its Content-Length while the socket stays open, so the client's own
+  // timer must settle the call whatever fetch does.
   const truncated421 = 'HTTP/1.1 421 X\r\nContent-Length: 10\r\n\r\nabc';
 
   it('times out a truncated 421 at timeoutMs all the same', async () => {

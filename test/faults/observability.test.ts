@@ -1,7 +1,7 @@
 /**
- * Seeing what the client does (DESIGN.md section 9): its log lines, the
- * `attempts` of a call, and `validateResponses: 'report'`, against real
- * servers on 127.0.0.1. OpenTelemetry has its own file, tracing.test.ts: its
+ * Seeing what the client does (what an operator needs when the upstream
+ * misbehaves): its log lines, the `attempts` of a call, and
+ * `validateResponses: 'report'`, against real servers on 127.0.0.1. OpenTelemetry has its own file, tracing.test.ts: its
  * registration is process-wide.
  */
 import { performance } from 'node:perf_hooks';

@@ -1,7 +1,8 @@
 /**
  * A server that echoes the key back, against keys with characters that
  * change form in JSON (`"`, `\`), in regular expressions and in URLs.
- * The key must be in no view of any error (DESIGN.md sections 3 and 8).
+ * The key must be in no view of any error: it is the agency's server secret,
+ * and errors end up in logs, error trackers and crash reports.
  */
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry (DESIGN.md section 9) with the real SDK: an in-memory
+ * OpenTelemetry spans and trace propagation with the real SDK: an in-memory
  * exporter, the AsyncLocalStorage context manager and the W3C trace-context
  * propagator, against real servers that record the `traceparent` they got.
  * Registration is process-wide, so it lives in this file only (vitest runs

@@ -1,5 +1,6 @@
 /**
- * Traffic across calls (DESIGN.md section 10), end to end on real sockets:
+ * Traffic across calls (one client is shared by a whole service, so it must
+ * not multiply an outage), end to end on real sockets:
  * the retry budget, the shared rate-limit pause, the deadline, bulk calls and
  * de-duplication. Servers on 127.0.0.1 count what reaches them; no test
  * injects a fetch. Servers that fail answer `retry-after-ms: 0` unless the

@@ -1,5 +1,6 @@
 /**
- * `@opentelemetry/api` is an optional peer dependency (DESIGN.md section 9):
+ * `@opentelemetry/api` is an optional peer dependency (a service without
+ * tracing must not pay for it):
  * the packed package, in a fresh consumer, works without it and loads nothing
  * of it, and with it installed loads it lazily, in ESM and in CommonJS. A
  * loader hook (`module.register`) records every module resolution, including

@@ -9,7 +9,7 @@ import type {
   ValidationReport,
 } from '../../src/index.js';
 
-describe('the observability types (DESIGN.md section 9)', () => {
+describe('the observability types: log levels, logger, attempts, validation reports', () => {
   it('has five log levels, and any other string is a type error', () => {
     expectTypeOf<LogLevel>().toEqualTypeOf<'off' | 'error' | 'warn' | 'info' | 'debug'>();
     // @ts-expect-error: not a level
@@ -24,7 +24,7 @@ describe('the observability types (DESIGN.md section 9)', () => {
     >();
   });
 
-  it('shapes an attempt as section 9 does', () => {
+  it('shapes an attempt as the public Attempt record: number, status or error, duration, wait', () => {
     expectTypeOf<Attempt>().toEqualTypeOf<{
       attempt: number;
       status?: number;

@@ -1,5 +1,6 @@
 /**
- * The retry budget on its own: a token bucket, no network (DESIGN.md section 10).
+ * The retry budget on its own: a token bucket, no network. It exists so that
+ * a shared client retrying into a dead upstream does not multiply the outage.
  */
 import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../src/coordination/budget.js';

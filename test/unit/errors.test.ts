@@ -143,7 +143,8 @@ describe('the error classes', () => {
       .catch((e: unknown) => e)) as APIConnectionError;
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error).not.toBeInstanceOf(TypeError);
-    // A copy, not the original: a custom fetch's error may quote the key (DESIGN section 8).
+    // A copy, not the original: a custom fetch's error may quote the key, and
+    // the original's properties and causes cannot be redacted in place.
     expect(error.cause).not.toBe(boom);
     expect(error.cause).toMatchObject({
       name: 'TypeError',

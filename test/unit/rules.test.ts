@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 8's rules that need no server: number rules that state
+ * The hardening rules that need no server: number rules that state
  * themselves, bound methods, duck-typed signals, class names and brands,
  * the URL on every error. An injected fetch stands in for the network.
  */

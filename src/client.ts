@@ -5,6 +5,7 @@
  */
 import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
 import { monotonic } from './coordination/clock.js';
+import { ENDPOINT } from './endpoint.js';
 import { OPEN_SCOPE, type Scope } from './coordination/coordinator.js';
 import { MemoryCoordinator } from './coordination/memory.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
@@ -17,7 +18,7 @@ import { pause } from './policies/pause.js';
 import { retry } from './policies/retry-policy.js';
 import { throttle } from './policies/throttle.js';
 import { timeout } from './policies/timeout.js';
-import { ENDPOINT, exchange } from './policies/transport.js';
+import { exchange } from './policies/transport.js';
 import { observe } from './telemetry/attempt.js';
 import { Log } from './telemetry/log.js';
 import { Redactor } from './telemetry/redact.js';

@@ -7,6 +7,7 @@
  */
 import type { Middleware } from 'openapi-fetch';
 import type { components, paths } from '../generated/chatdash.js';
+import type { ENDPOINT } from './endpoint.js';
 
 export type { Middleware } from 'openapi-fetch';
 
@@ -231,8 +232,7 @@ export interface ChatDashClientOptions {
 }
 
 /** The spec's operation: `GET /agents/{agentId}/conversations/{conversationId}`. */
-export type GetConversationOperation =
-  paths['/agents/{agentId}/conversations/{conversationId}']['get'];
+export type GetConversationOperation = paths[typeof ENDPOINT]['get'];
 
 /** Optional properties also take `undefined`; required ones stay required. */
 type AllowUndefined<T> = {

@@ -5,14 +5,13 @@
  * whose cause is a sanitized copy of the transport's error.
  */
 import { createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
+import { ENDPOINT } from '../endpoint.js';
 import { APIConnectionError } from '../errors.js';
 import type { Call, Outcome } from '../pipeline.js';
 import type { Middleware } from '../types.js';
 import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
 import { isFinal, markFinal } from './deadline.js';
 import { settle } from './settle.js';
-
-export const ENDPOINT = '/agents/{agentId}/conversations/{conversationId}';
 
 /** The innermost step: send, read, settle. */
 export async function exchange(call: Call): Promise<Outcome> {

@@ -7,12 +7,12 @@
  */
 import { VERSION } from '../version.js';
 
+import { ENDPOINT } from '../endpoint.js';
 import type * as OpenTelemetry from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
 
 type Api = typeof OpenTelemetry;
 
-const TEMPLATE = '/agents/{agentId}/conversations/{conversationId}';
 // SpanKind and SpanStatusCode values, so that no enum is read from a module that may be absent.
 const INTERNAL = 0;
 const CLIENT = 2;
@@ -74,14 +74,14 @@ export function startCall(url: string): CallSpan | undefined {
   const attributes = {
     'http.request.method': 'GET',
     'url.full': url,
-    'url.template': TEMPLATE,
+    'url.template': ENDPOINT,
     'server.address': target.hostname.replace(/^\[|\]$/g, ''),
     'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
   };
   return {
     attempt(n, headers) {
       const span: Span = tracer.startSpan(
-        `GET ${TEMPLATE}`,
+        `GET ${ENDPOINT}`,
         {
           kind: CLIENT,
           attributes: n > 1 ? { ...attributes, 'http.request.resend_count': n - 1 } : attributes,

@@ -347,10 +347,13 @@ class ChatDashClientImpl implements ChatDashClient {
           resolve,
           (cause) =>
             reject(
-              new APIConnectionError(`Connection error: GET ${url}: ${this.#describe(cause)}`, {
-                ...context,
-                cause: this.#redactor.error(cause),
-              }),
+              new APIConnectionError(
+                `Connection error: GET ${url}: ${this.#redactor.describe(cause)}`,
+                {
+                  ...context,
+                  cause: this.#redactor.error(cause),
+                },
+              ),
             ),
         );
       });
@@ -416,7 +419,7 @@ class ChatDashClientImpl implements ChatDashClient {
       const body = parsed === NOT_JSON ? truncate(redacted) : this.#redactor.json(parsed);
       throw APIError.from(
         status,
-        response.statusText,
+        this.#redactor.text(response.statusText),
         this.#redactor.headers(response.headers),
         body,
         context,
@@ -541,20 +544,6 @@ class ChatDashClientImpl implements ChatDashClient {
       requestId: response?.headers.get('x-request-id') ?? undefined,
       headers: loggedHeaders(headers),
     });
-  }
-
-  /** A short reason from a transport error, e.g. `ECONNREFUSED`, redacted of the key by value. */
-  #describe(cause: unknown): string {
-    try {
-      const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-      const reason =
-        (typeof inner?.code === 'string' && inner.code) ||
-        (typeof inner?.message === 'string' && inner.message) ||
-        (cause instanceof Error ? cause.message : String(cause));
-      return this.#redactor.text(String(reason).slice(0, 500));
-    } catch {
-      return 'unknown transport error';
-    }
   }
 }
 

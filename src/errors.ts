@@ -2,6 +2,7 @@
  * Every error the client rejects with. One file, one factory (`APIError.from`)
  * choosing the status subclass, as in openai-node's `core/error.ts`.
  */
+import { escapeControl } from './telemetry/redact.js';
 import type { RequestContext, ValidationIssue } from './types.js';
 
 // Note: a service can load this package twice, once as ESM and once as CJS (a
@@ -69,7 +70,12 @@ export class APIError extends ChatDashError {
     this.requestId = headers.get('x-request-id') ?? undefined;
   }
 
-  /** Picks the subclass for `status`; any status without one (3xx included) is a plain APIError. */
+  /**
+   * Picks the subclass for `status`; any status without one (3xx included) is
+   * a plain APIError. `statusText` is the server's reason phrase, already
+   * redacted of the key: its control characters are escaped and it is cut
+   * to 200 characters.
+   */
   static from(
     status: number,
     statusText: string,
@@ -77,7 +83,7 @@ export class APIError extends ChatDashError {
     body: unknown,
     context: RequestContext,
   ): APIError {
-    const reason = statusText || REASONS[status] || 'Error';
+    const reason = escapeControl(statusText.slice(0, MAX_REASON)) || REASONS[status] || 'Error';
     const message = `${status} ${reason}: GET ${context.url}`;
     const Class = status >= 500 ? InternalServerError : (BY_STATUS[status] ?? APIError);
     return new Class(status, headers, body, message, context);
@@ -126,6 +132,9 @@ const BY_STATUS: Partial<Record<number, typeof APIError>> = {
   422: UnprocessableEntityError,
   429: RateLimitError,
 };
+
+// A reason phrase is a few words; anything longer is a server talking, not a status.
+const MAX_REASON = 200;
 
 // Note: HTTP/2 and some proxies send no reason phrase; these keep messages readable.
 const REASONS: Partial<Record<number, string>> = {

@@ -31,7 +31,7 @@ export async function settle(
     const body = parsed === NOT_JSON ? truncate(redacted) : redactor.json(parsed);
     throw APIError.from(
       status,
-      response.statusText,
+      redactor.text(response.statusText),
       redactor.headers(response.headers),
       body,
       context,

@@ -26,11 +26,14 @@ export async function exchange(call: Call): Promise<Outcome> {
       : await readBody(response, ERROR_BODY_LIMIT, false);
   } catch (cause) {
     if (isFinal(cause)) throw cause;
-    throw new APIConnectionError(`Connection error: GET ${call.url}: ${describe(call, cause)}`, {
-      url: call.url,
-      attempts: call.attempts,
-      cause: call.client.redactor.error(cause),
-    });
+    throw new APIConnectionError(
+      `Connection error: GET ${call.url}: ${call.client.redactor.describe(cause)}`,
+      {
+        url: call.url,
+        attempts: call.attempts,
+        cause: call.client.redactor.error(cause),
+      },
+    );
   }
   return settle(call, response, body);
 }
@@ -145,23 +148,12 @@ async function own<T>(call: Call, hook: keyof Middleware, run: () => T | Promise
 }
 own.error = (call: Call, hook: string, error: unknown): APIConnectionError =>
   markFinal(
-    new APIConnectionError(`Middleware ${hook} failed: GET ${call.url}: ${describe(call, error)}`, {
-      url: call.url,
-      attempts: call.attempts,
-      cause: call.client.redactor.error(error),
-    }),
+    new APIConnectionError(
+      `Middleware ${hook} failed: GET ${call.url}: ${call.client.redactor.describe(error)}`,
+      {
+        url: call.url,
+        attempts: call.attempts,
+        cause: call.client.redactor.error(error),
+      },
+    ),
   );
-
-/** A short reason from a transport error, e.g. `ECONNREFUSED`, redacted of the key by value. */
-function describe(call: Call, cause: unknown): string {
-  try {
-    const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-    const reason =
-      (typeof inner?.code === 'string' && inner.code) ||
-      (typeof inner?.message === 'string' && inner.message) ||
-      (cause instanceof Error ? cause.message : String(cause));
-    return call.client.redactor.text(String(reason).slice(0, 500));
-  } catch {
-    return 'unknown transport error';
-  }
-}

@@ -5,7 +5,7 @@
  * `Authorization` header included, is written `REDACTED`. A logger that
  * throws never breaks a call.
  */
-import type { Redactor } from './redact.js';
+import { escapeControl, type Redactor } from './redact.js';
 import type { Logger, LogLevel } from '../types.js';
 
 const RANK: Record<LogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, debug: 4 };
@@ -47,34 +47,39 @@ export class Log {
   #write(level: 'debug' | 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
     try {
       ignoreRejection(
-        this.#logger[level](
-          `chatdash-client: ${this.#redactor.text(message)}`,
-          this.#clean(fields),
-        ),
+        this.#logger[level](`chatdash-client: ${this.#shown(message)}`, this.#clean(fields)),
       );
     } catch {
       // The logger's failure is the logger's: the call goes on.
     }
   }
 
-  /** Strings (and header values one level down) redacted of the key by value, as a last line of defence. */
+  /**
+   * Strings, and strings one level down (header values), as `#shown` makes
+   * them: a last line of defence for anything a server sent.
+   */
   #clean(fields: Record<string, unknown>): Record<string, unknown> {
     const clean: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(fields)) {
       if (value === undefined) continue;
       clean[name] =
         typeof value === 'string'
-          ? this.#redactor.text(value)
+          ? this.#shown(value)
           : typeof value === 'object' && value !== null && !Array.isArray(value)
             ? Object.fromEntries(
                 Object.entries(value).map(([k, v]) => [
-                  k,
-                  typeof v === 'string' ? this.#redactor.text(v) : v,
+                  this.#shown(k),
+                  typeof v === 'string' ? this.#shown(v) : v,
                 ]),
               )
             : value;
     }
     return clean;
+  }
+
+  /** Redacted of the key by value, and control characters escaped: a reason phrase can hold ESC or NUL. */
+  #shown(text: string): string {
+    return escapeControl(this.#redactor.text(text));
   }
 }
 

@@ -13,6 +13,7 @@ import {
   createChatDashClient,
   NotFoundError,
   ResponseValidationError,
+  transport,
   type Attempt,
   type ChatDashClientOptions,
   type LogLevel,
@@ -188,6 +189,36 @@ describe('log lines', () => {
     expect(log.at('info')[0]!.message).toBe(
       `chatdash-client: retrying GET ${url} in 20 ms: 503 Service Unavailable: GET ${url}`,
     );
+  });
+
+  it('escapes the control characters a server sends (ESC, NUL, VT in a reason phrase, a tab in a header) in log lines and messages', async () => {
+    const busy = 'HTTP/1.1 503 Busy\x1b[2J\x1b[31m red\x00nul\x0bvt\r\n';
+    const server = await tcpServer((socket) =>
+      socket.end(
+        `${busy}retry-after-ms: 5\r\nx-request-id: r\t1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      ),
+    );
+    const log = recorder();
+    const error = await failure(
+      client(server.baseUrl, {
+        logLevel: 'debug',
+        logger: log.logger,
+        maxRetries: 1,
+      }).getConversation(params),
+    );
+    const url = `${server.baseUrl}${path}`;
+    // chatdash-client/undici shows the standard phrase for the status, never the server's.
+    const phrase =
+      transport === 'undici' ? 'Service Unavailable' : 'Busy\\x1b[2J\\x1b[31m red\\x00nul\\x0bvt';
+    const escaped = `503 ${phrase}: GET ${url}`;
+    expect(error.message).toBe(escaped);
+    const [retry] = log.at('info');
+    expect(retry!.message).toBe(`chatdash-client: retrying GET ${url} in 5 ms: ${escaped}`);
+    expect(retry!.fields).toMatchObject({ reason: escaped, requestId: 'r\\x091' });
+    expect(log.at('debug').map((l) => l.fields?.['requestId'])).toEqual(['r\\x091', 'r\\x091']);
+    for (const text of strings(log.lines))
+      // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+      expect(text).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
   });
 
   it('writes at warn a rate-limit pause and an exhausted retry budget, and nothing below warn', async () => {
@@ -368,6 +399,18 @@ describe('the key in log lines', () => {
       for (const form of KEY_FORMS) expect(shown).not.toContain(form);
     },
   );
+  it('redacts a header the caller set that carries the key, such as x-request-id, in the debug line', async () => {
+    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const log = recorder();
+    await client(server.baseUrl, {
+      logLevel: 'debug',
+      logger: log.logger,
+      headers: { 'x-request-id': `req-${KEY}` },
+    }).getConversation(params);
+    const [line] = log.at('debug');
+    expect(line!.fields?.['headers']).toMatchObject({ 'x-request-id': 'req-[redacted]' });
+    for (const form of KEY_FORMS) expect(strings(log.lines).join('\n')).not.toContain(form);
+  });
 });
 
 describe('attempts', () => {

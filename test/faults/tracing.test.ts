@@ -23,6 +23,7 @@ import {
   APIUserAbortError,
   createChatDashClient,
   NotFoundError,
+  transport,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
 import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
@@ -226,6 +227,22 @@ describe('OpenTelemetry spans', () => {
     expect(call!.attributes).toStrictEqual({ 'error.type': 'NotFoundError' });
     expect(call!.status.code).toBe(SpanStatusCode.ERROR);
     expect(server.requests[0]!.headers['traceparent']).toBe(traceparentOf(attempts[0]!));
+  });
+
+  it('a 401 whose reason phrase quotes the key: the call span status message has it redacted', async () => {
+    const server = await httpServer((req, res) => {
+      res.writeHead(401, `denied for ${String(req.headers.authorization)}`);
+      res.end();
+    });
+    // chatdash-client/undici shows the standard phrase for the status, never the server's.
+    const phrase = transport === 'undici' ? 'Unauthorized' : 'denied for [redacted]';
+    const message = `401 ${phrase}: GET ${server.baseUrl}/agents/agent_1/conversations/conv_1`;
+    await expect(client(server.baseUrl).getConversation(params)).rejects.toThrow(message);
+    const [call] = spans().call;
+    expect(call!.status).toStrictEqual({ code: SpanStatusCode.ERROR, message });
+    expect(
+      JSON.stringify(spans().all.map((s) => [s.status, s.attributes, s.events])),
+    ).not.toContain(apiKey);
   });
 
   it('tracing: false makes no span and sends no traceparent', async () => {

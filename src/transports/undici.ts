@@ -56,7 +56,9 @@ export interface UndiciFetch extends FetchLike {
  *   `Headers`), `url`, `redirected`, `body` (a web `ReadableStream`, made on
  *   first use and read lazily; cancelling it destroys the socket's stream),
  *   `bodyUsed`, `text()`, `json()`, `arrayBuffer()`, `bytes()`; no `clone()`.
- *   Read or cancel every body: an unread body holds its socket.
+ *   Read or cancel every body: an unread body holds its socket. As with fetch,
+ *   a 101, 103, 204, 205 or 304 has no body (`body` null, `text()` empty),
+ *   whatever bytes or `Content-Length` the server sent with it.
  * - Failures reject as fetch's do: `TypeError('fetch failed')` with undici's
  *   error as `cause` (so `cause.code` is `ECONNREFUSED`, `UND_ERR_SOCKET`...),
  *   and a body cut short rejects with `TypeError('terminated')`.
@@ -219,6 +221,7 @@ class LightResponse {
   readonly type = 'basic';
   readonly #source: Undici.Dispatcher.ResponseData['body'];
   readonly #signal: AbortSignal | undefined;
+  readonly #nullBody: boolean;
   #stream: ReadableStream<Uint8Array> | undefined;
   #used = false;
 
@@ -234,6 +237,15 @@ class LightResponse {
     this.url = url;
     this.#source = data.body;
     this.#signal = signal;
+    this.#nullBody = NULL_BODY.has(data.statusCode);
+    if (this.#nullBody) {
+      // As fetch does: bytes after such a head are no body. undici hands over a 205's
+      // Content-Length worth as one, and fails the stream of a 204 or 304 whose
+      // Content-Length it did not get (a 304 carries its representation's length). Dropping
+      // the stream frees its socket, or closes it while those bytes are still arriving.
+      data.body.on('error', () => {});
+      data.body.destroy();
+    }
   }
 
   get bodyUsed(): boolean {
@@ -242,11 +254,13 @@ class LightResponse {
 
   /** A web stream over the socket's body, made on first use; nothing is read until it is. */
   get body(): ReadableStream<Uint8Array> | null {
-    if (NULL_BODY.has(this.status)) return null;
+    if (this.#nullBody) return null;
     return (this.#stream ??= this.#toStream());
   }
 
   async text(): Promise<string> {
+    // A null body reads as empty, and as often as asked, as fetch's does.
+    if (this.#nullBody) return '';
     this.#take();
     try {
       return await this.#source.text();
@@ -260,6 +274,7 @@ class LightResponse {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#nullBody) return new ArrayBuffer(0);
     this.#take();
     try {
       return await this.#source.arrayBuffer();

@@ -17,7 +17,7 @@ import {
 import { createUndiciFetch, type UndiciFetch } from '../../src/transports/undici.js';
 import { runFixture } from '../helpers/child.js';
 import { proxyServer } from '../helpers/proxy.js';
-import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
+import { exampleConversation, httpServer, rawHttpServer, sendJson } from '../helpers/servers.js';
 
 const apiKey = 'ck_undici_secret_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -288,6 +288,119 @@ describe('the fetch createUndiciFetch returns', () => {
     await fetch.close();
     await expect(fetch(server.baseUrl, {})).rejects.toThrow('fetch failed');
     expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('every status gives the same outcome through fetch and createUndiciFetch', () => {
+  const conversation = JSON.stringify(exampleConversation);
+  const head = (status: string, ...headers: string[]) =>
+    `HTTP/1.1 ${status}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`;
+  const json = 'content-type: application/json';
+  const length = `content-length: ${conversation.length}`;
+  const invalid = (status: number) => ({ error: 'ResponseValidationError', status, requests: 1 });
+  // A body after a 204 or 304 head is not one (those statuses have none), so a client cannot
+  // tell where it ends; a server that sends one leaves the connection unusable, so these
+  // servers close it (`close`), as the next request on it would read those bytes as its answer.
+  const statuses: { name: string; answer: string; close?: boolean; outcome: object }[] = [
+    {
+      name: '200 with a conversation',
+      answer: head('200 OK', json, length) + conversation,
+      outcome: { value: exampleConversation, requests: 1 },
+    },
+    {
+      name: '200 with an empty body',
+      answer: head('200 OK', 'content-length: 0'),
+      outcome: invalid(200),
+    },
+    { name: '204 without a body', answer: head('204 No Content'), outcome: invalid(204) },
+    {
+      name: '204 with Content-Length and a conversation after it',
+      answer: head('204 No Content', json, length) + conversation,
+      close: true,
+      outcome: invalid(204),
+    },
+    {
+      name: '204 with a conversation after it and no Content-Length',
+      answer: head('204 No Content', json) + conversation,
+      close: true,
+      outcome: invalid(204),
+    },
+    {
+      name: '205 with Content-Length and a conversation',
+      answer: head('205 Reset Content', json, length) + conversation,
+      outcome: invalid(205),
+    },
+    {
+      name: '205 with Content-Length 0',
+      answer: head('205 Reset Content', 'content-length: 0'),
+      outcome: invalid(205),
+    },
+    {
+      name: '304 without a body',
+      answer: head('304 Not Modified', 'etag: "v1"'),
+      outcome: { error: 'APIError', status: 304, requests: 1 },
+    },
+    {
+      // As a real 304 carries it: the length of the representation it stands for.
+      name: '304 with Content-Length and no body',
+      answer: head('304 Not Modified', 'etag: "v1"', length),
+      outcome: { error: 'APIError', status: 304, requests: 1 },
+    },
+    {
+      name: '304 with Content-Length and a conversation after it',
+      answer: head('304 Not Modified', json, length) + conversation,
+      close: true,
+      outcome: { error: 'APIError', status: 304, requests: 1 },
+    },
+    {
+      name: '302 to elsewhere',
+      answer: head('302 Found', 'location: http://127.0.0.1:9/', 'content-length: 0'),
+      outcome: { error: 'APIError', status: 302, requests: 1 },
+    },
+    {
+      name: '404 with a JSON error',
+      answer: head('404 Not Found', json, 'content-length: 2') + '{}',
+      outcome: { error: 'NotFoundError', status: 404, requests: 1 },
+    },
+    {
+      name: '503, retried',
+      answer: head('503 Service Unavailable', 'retry-after-ms: 0', 'content-length: 4') + 'busy',
+      outcome: { error: 'InternalServerError', status: 503, requests: 3 },
+    },
+  ];
+
+  /**
+   * What two calls in a row give (the second on the connection the first left, if any): the
+   * value or the error's class and status, and the requests the server saw for each.
+   */
+  async function outcomes(answer: string, close: boolean, fetch: UndiciFetch | undefined) {
+    const server = await rawHttpServer(answer, { close });
+    const chatdash = createChatDashClient({
+      apiKey,
+      baseUrl: server.baseUrl,
+      maxRetries: 2,
+      fetch,
+    });
+    const calls: object[] = [];
+    for (let call = 0; call < 2; call++) {
+      const before = server.requests.length;
+      const result = await chatdash.getConversation(params).then(
+        (value) => ({ value }),
+        (error: APIError) => {
+          expect(error.attempts, error.message).toHaveLength(server.requests.length - before);
+          return { error: error.name, status: error.status };
+        },
+      );
+      calls.push({ ...result, requests: server.requests.length - before });
+    }
+    return calls;
+  }
+
+  it.each(statuses)('$name', async ({ answer, close = false, outcome }) => {
+    const throughFetch = await outcomes(answer, close, undefined);
+    const throughUndici = await outcomes(answer, close, undiciFetch());
+    expect(throughUndici).toEqual(throughFetch);
+    expect(throughFetch).toEqual([outcome, outcome]);
   });
 });
 

@@ -13,6 +13,7 @@ import type * as Http from 'node:http';
 import type * as Undici from 'undici';
 import { ChatDashError } from '../errors.js';
 import type { FetchLike } from '../types.js';
+import { proxyAgent } from './proxy.js';
 
 export type { FetchLike } from '../types.js';
 
@@ -26,7 +27,9 @@ export interface UndiciFetchOptions {
   /**
    * `'env'`: `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (and their lowercase forms), read by
    * undici's `EnvHttpProxyAgent`. A string: one `http:` or `https:` proxy URL, credentials
-   * allowed (`http://user:pass@proxy:3128`). `false`: connect directly.
+   * allowed (`http://user:pass@proxy:3128`). `false`: connect directly. A proxy that will not
+   * open the tunnel (closes the connection, or answers other than 200) fails the request
+   * with an error saying the proxy refused, after one CONNECT.
    * @default false
    */
   proxy?: 'env' | string | false | undefined;
@@ -70,11 +73,7 @@ export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch
   const undici = loadUndici();
   const pool = connections === undefined ? {} : { connections };
   const dispatcher: Undici.Dispatcher =
-    proxy === false
-      ? new undici.Agent(pool)
-      : proxy === 'env'
-        ? new undici.EnvHttpProxyAgent(pool)
-        : new undici.ProxyAgent({ ...pool, uri: proxy });
+    proxy === false ? new undici.Agent(pool) : proxyAgent(undici, proxy, pool);
 
   const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     const signal = init.signal ?? undefined;

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   APIConnectionError,
@@ -17,6 +18,7 @@ import {
 import { createUndiciFetch, type UndiciFetch } from '../../src/transports/undici.js';
 import { runFixture } from '../helpers/child.js';
 import { proxyServer } from '../helpers/proxy.js';
+import { sleep } from '../helpers/settle.js';
 import { exampleConversation, httpServer, rawHttpServer, sendJson } from '../helpers/servers.js';
 
 const apiKey = 'ck_undici_secret_key';
@@ -493,9 +495,60 @@ describe('createUndiciFetch through a proxy', () => {
       .getConversation(params)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(APIConnectionError);
+    expect((error as Error).message).toMatch(
+      /: the proxy refused the tunnel to 127\.0\.0\.1:\d+: it answered 302 \(proxy http:\/\/127\.0\.0\.1:\d+\)$/,
+    );
     expect(proxy.forwarded).toHaveLength(1);
     expect(server.requests).toHaveLength(0);
     expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('gives up on a proxy that closes the connection on CONNECT: a few connections per call, an APIConnectionError saying the proxy refused, no credentials in it', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer({ closeOnConnect: true });
+    const withCredentials = proxy.url.replace('http://', 'http://user:hunter2@');
+    // The client's own retries (two) stay on; undici 7 alone reconnects without end.
+    const chatdash = client(server.baseUrl, undiciFetch({ proxy: withCredentials }), {
+      maxRetries: 2,
+      timeoutMs: 3_000,
+    });
+    const error = await chatdash.getConversation(params).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect(error).not.toBeInstanceOf(APIConnectionTimeoutError);
+    expect((error as Error).message).toMatch(
+      /^Connection error: GET http:\/\/127\.0\.0\.1:\d+\/agents\/.*: the proxy refused the tunnel to 127\.0\.0\.1:\d+/,
+    );
+    expect((error as APIConnectionError).attempts).toHaveLength(3);
+    const opened = proxy.connections();
+    expect(opened).toBeGreaterThanOrEqual(3);
+    expect(opened).toBeLessThanOrEqual(5);
+    await sleep(300);
+    expect(proxy.connections(), 'nothing reconnects after the call').toBe(opened);
+    expect(server.requests).toHaveLength(0);
+    const views = [
+      String(error),
+      (error as Error).stack,
+      JSON.stringify(error),
+      inspect(error, { showHidden: true, depth: 10 }),
+    ].join('\n');
+    for (const secret of ['hunter2', Buffer.from('user:hunter2').toString('base64'), apiKey]) {
+      expect(views).not.toContain(secret);
+    }
+  });
+
+  it("proxy: 'env' gives up on such a proxy too", async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer({ closeOnConnect: true });
+    vi.stubEnv('http_proxy', undefined);
+    vi.stubEnv('no_proxy', undefined);
+    vi.stubEnv('NO_PROXY', undefined);
+    vi.stubEnv('HTTP_PROXY', proxy.url);
+    const error = await client(server.baseUrl, undiciFetch({ proxy: 'env' }), { timeoutMs: 3_000 })
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect((error as Error).message).toMatch(/: the proxy refused the tunnel to /);
+    expect(proxy.connections()).toBeLessThanOrEqual(2);
   });
 
   it('does not follow a 302 from the server behind the proxy', async () => {

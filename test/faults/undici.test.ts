@@ -14,6 +14,7 @@ import {
   ChatDashError,
   createChatDashClient,
   NotFoundError,
+  ResponseValidationError,
 } from '../../src/index.js';
 import { createUndiciFetch, type UndiciFetch } from '../../src/transports/undici.js';
 import { runFixture } from '../helpers/child.js';
@@ -186,6 +187,47 @@ describe('the client through createUndiciFetch', () => {
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     await closed;
     expect(performance.now() - started).toBeLessThan(2_500);
+  });
+
+  it('cancels an endless body at maxResponseBytes: ResponseValidationError, and the server sees its socket closed', async () => {
+    let closed: Promise<void> | undefined;
+    let written = 0;
+    const server = await httpServer((req, res) => {
+      closed = socketClosed(req);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16_384, ' ');
+      // An endless body: only the client closing the socket ends it.
+      const pump = () => {
+        while (res.write(chunk)) written += chunk.length;
+        written += chunk.length;
+      };
+      res.on('drain', pump);
+      pump();
+    });
+    const error = await client(server.baseUrl, undiciFetch(), { maxResponseBytes: 100_000 })
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResponseValidationError);
+    expect((error as Error).message).toMatch(/maxResponseBytes/);
+    // Not cancelled, the body would stay paused on a socket held open for good.
+    const whenClosed = await Promise.race([closed?.then(() => 'closed'), sleep(10_000)]);
+    expect(whenClosed, 'the server socket closes once the limit is passed').toBe('closed');
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('cancels a body whose Content-Length is over maxResponseBytes without reading it, and the server sees its socket closed', async () => {
+    let closed: Promise<void> | undefined;
+    const server = await httpServer((req, res) => {
+      closed = socketClosed(req);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1_000_000 });
+      res.write('{"_id":'); // then silence: only the client closing the socket ends it
+    });
+    const error = await client(server.baseUrl, undiciFetch(), { maxResponseBytes: 100_000 })
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResponseValidationError);
+    const whenClosed = await Promise.race([closed?.then(() => 'closed'), sleep(10_000)]);
+    expect(whenClosed, 'the server socket closes on the refusal').toBe('closed');
   });
 
   it('gives APIConnectionError with the code as the reason for a refused connection', async () => {

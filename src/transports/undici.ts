@@ -13,6 +13,7 @@ import type * as Http from 'node:http';
 import type * as Undici from 'undici';
 import { ChatDashError } from '../errors.js';
 import type { FetchLike } from '../types.js';
+import { proxyAgent } from './proxy.js';
 
 export type { FetchLike } from '../types.js';
 
@@ -26,7 +27,9 @@ export interface UndiciFetchOptions {
   /**
    * `'env'`: `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (and their lowercase forms), read by
    * undici's `EnvHttpProxyAgent`. A string: one `http:` or `https:` proxy URL, credentials
-   * allowed (`http://user:pass@proxy:3128`). `false`: connect directly.
+   * allowed (`http://user:pass@proxy:3128`). `false`: connect directly. A proxy that will not
+   * open the tunnel (closes the connection, or answers other than 200) fails the request
+   * with an error saying the proxy refused, after one CONNECT.
    * @default false
    */
   proxy?: 'env' | string | false | undefined;
@@ -56,7 +59,9 @@ export interface UndiciFetch extends FetchLike {
  *   `Headers`), `url`, `redirected`, `body` (a web `ReadableStream`, made on
  *   first use and read lazily; cancelling it destroys the socket's stream),
  *   `bodyUsed`, `text()`, `json()`, `arrayBuffer()`, `bytes()`; no `clone()`.
- *   Read or cancel every body: an unread body holds its socket.
+ *   Read or cancel every body: an unread body holds its socket. As with fetch,
+ *   a 101, 103, 204, 205 or 304 has no body (`body` null, `text()` empty),
+ *   whatever bytes or `Content-Length` the server sent with it.
  * - Failures reject as fetch's do: `TypeError('fetch failed')` with undici's
  *   error as `cause` (so `cause.code` is `ECONNREFUSED`, `UND_ERR_SOCKET`...),
  *   and a body cut short rejects with `TypeError('terminated')`.
@@ -68,11 +73,7 @@ export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch
   const undici = loadUndici();
   const pool = connections === undefined ? {} : { connections };
   const dispatcher: Undici.Dispatcher =
-    proxy === false
-      ? new undici.Agent(pool)
-      : proxy === 'env'
-        ? new undici.EnvHttpProxyAgent(pool)
-        : new undici.ProxyAgent({ ...pool, uri: proxy });
+    proxy === false ? new undici.Agent(pool) : proxyAgent(undici, proxy, pool);
 
   const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     const signal = init.signal ?? undefined;
@@ -219,6 +220,7 @@ class LightResponse {
   readonly type = 'basic';
   readonly #source: Undici.Dispatcher.ResponseData['body'];
   readonly #signal: AbortSignal | undefined;
+  readonly #nullBody: boolean;
   #stream: ReadableStream<Uint8Array> | undefined;
   #used = false;
 
@@ -234,6 +236,15 @@ class LightResponse {
     this.url = url;
     this.#source = data.body;
     this.#signal = signal;
+    this.#nullBody = NULL_BODY.has(data.statusCode);
+    if (this.#nullBody) {
+      // As fetch does: bytes after such a head are no body. undici hands over a 205's
+      // Content-Length worth as one, and fails the stream of a 204 or 304 whose
+      // Content-Length it did not get (a 304 carries its representation's length). Dropping
+      // the stream frees its socket, or closes it while those bytes are still arriving.
+      data.body.on('error', () => {});
+      data.body.destroy();
+    }
   }
 
   get bodyUsed(): boolean {
@@ -242,11 +253,13 @@ class LightResponse {
 
   /** A web stream over the socket's body, made on first use; nothing is read until it is. */
   get body(): ReadableStream<Uint8Array> | null {
-    if (NULL_BODY.has(this.status)) return null;
+    if (this.#nullBody) return null;
     return (this.#stream ??= this.#toStream());
   }
 
   async text(): Promise<string> {
+    // A null body reads as empty, and as often as asked, as fetch's does.
+    if (this.#nullBody) return '';
     this.#take();
     try {
       return await this.#source.text();
@@ -260,6 +273,7 @@ class LightResponse {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#nullBody) return new ArrayBuffer(0);
     this.#take();
     try {
       return await this.#source.arrayBuffer();

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   APIConnectionError,
@@ -13,11 +14,13 @@ import {
   ChatDashError,
   createChatDashClient,
   NotFoundError,
+  ResponseValidationError,
 } from '../../src/index.js';
 import { createUndiciFetch, type UndiciFetch } from '../../src/transports/undici.js';
 import { runFixture } from '../helpers/child.js';
 import { proxyServer } from '../helpers/proxy.js';
-import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
+import { sleep } from '../helpers/settle.js';
+import { exampleConversation, httpServer, rawHttpServer, sendJson } from '../helpers/servers.js';
 
 const apiKey = 'ck_undici_secret_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -186,6 +189,47 @@ describe('the client through createUndiciFetch', () => {
     expect(performance.now() - started).toBeLessThan(2_500);
   });
 
+  it('cancels an endless body at maxResponseBytes: ResponseValidationError, and the server sees its socket closed', async () => {
+    let closed: Promise<void> | undefined;
+    let written = 0;
+    const server = await httpServer((req, res) => {
+      closed = socketClosed(req);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16_384, ' ');
+      // An endless body: only the client closing the socket ends it.
+      const pump = () => {
+        while (res.write(chunk)) written += chunk.length;
+        written += chunk.length;
+      };
+      res.on('drain', pump);
+      pump();
+    });
+    const error = await client(server.baseUrl, undiciFetch(), { maxResponseBytes: 100_000 })
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResponseValidationError);
+    expect((error as Error).message).toMatch(/maxResponseBytes/);
+    // Not cancelled, the body would stay paused on a socket held open for good.
+    const whenClosed = await Promise.race([closed?.then(() => 'closed'), sleep(10_000)]);
+    expect(whenClosed, 'the server socket closes once the limit is passed').toBe('closed');
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('cancels a body whose Content-Length is over maxResponseBytes without reading it, and the server sees its socket closed', async () => {
+    let closed: Promise<void> | undefined;
+    const server = await httpServer((req, res) => {
+      closed = socketClosed(req);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1_000_000 });
+      res.write('{"_id":'); // then silence: only the client closing the socket ends it
+    });
+    const error = await client(server.baseUrl, undiciFetch(), { maxResponseBytes: 100_000 })
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResponseValidationError);
+    const whenClosed = await Promise.race([closed?.then(() => 'closed'), sleep(10_000)]);
+    expect(whenClosed, 'the server socket closes on the refusal').toBe('closed');
+  });
+
   it('gives APIConnectionError with the code as the reason for a refused connection', async () => {
     const server = await httpServer(() => {});
     const baseUrl = server.baseUrl;
@@ -291,6 +335,119 @@ describe('the fetch createUndiciFetch returns', () => {
   });
 });
 
+describe('every status gives the same outcome through fetch and createUndiciFetch', () => {
+  const conversation = JSON.stringify(exampleConversation);
+  const head = (status: string, ...headers: string[]) =>
+    `HTTP/1.1 ${status}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`;
+  const json = 'content-type: application/json';
+  const length = `content-length: ${conversation.length}`;
+  const invalid = (status: number) => ({ error: 'ResponseValidationError', status, requests: 1 });
+  // A body after a 204 or 304 head is not one (those statuses have none), so a client cannot
+  // tell where it ends; a server that sends one leaves the connection unusable, so these
+  // servers close it (`close`), as the next request on it would read those bytes as its answer.
+  const statuses: { name: string; answer: string; close?: boolean; outcome: object }[] = [
+    {
+      name: '200 with a conversation',
+      answer: head('200 OK', json, length) + conversation,
+      outcome: { value: exampleConversation, requests: 1 },
+    },
+    {
+      name: '200 with an empty body',
+      answer: head('200 OK', 'content-length: 0'),
+      outcome: invalid(200),
+    },
+    { name: '204 without a body', answer: head('204 No Content'), outcome: invalid(204) },
+    {
+      name: '204 with Content-Length and a conversation after it',
+      answer: head('204 No Content', json, length) + conversation,
+      close: true,
+      outcome: invalid(204),
+    },
+    {
+      name: '204 with a conversation after it and no Content-Length',
+      answer: head('204 No Content', json) + conversation,
+      close: true,
+      outcome: invalid(204),
+    },
+    {
+      name: '205 with Content-Length and a conversation',
+      answer: head('205 Reset Content', json, length) + conversation,
+      outcome: invalid(205),
+    },
+    {
+      name: '205 with Content-Length 0',
+      answer: head('205 Reset Content', 'content-length: 0'),
+      outcome: invalid(205),
+    },
+    {
+      name: '304 without a body',
+      answer: head('304 Not Modified', 'etag: "v1"'),
+      outcome: { error: 'APIError', status: 304, requests: 1 },
+    },
+    {
+      // As a real 304 carries it: the length of the representation it stands for.
+      name: '304 with Content-Length and no body',
+      answer: head('304 Not Modified', 'etag: "v1"', length),
+      outcome: { error: 'APIError', status: 304, requests: 1 },
+    },
+    {
+      name: '304 with Content-Length and a conversation after it',
+      answer: head('304 Not Modified', json, length) + conversation,
+      close: true,
+      outcome: { error: 'APIError', status: 304, requests: 1 },
+    },
+    {
+      name: '302 to elsewhere',
+      answer: head('302 Found', 'location: http://127.0.0.1:9/', 'content-length: 0'),
+      outcome: { error: 'APIError', status: 302, requests: 1 },
+    },
+    {
+      name: '404 with a JSON error',
+      answer: head('404 Not Found', json, 'content-length: 2') + '{}',
+      outcome: { error: 'NotFoundError', status: 404, requests: 1 },
+    },
+    {
+      name: '503, retried',
+      answer: head('503 Service Unavailable', 'retry-after-ms: 0', 'content-length: 4') + 'busy',
+      outcome: { error: 'InternalServerError', status: 503, requests: 3 },
+    },
+  ];
+
+  /**
+   * What two calls in a row give (the second on the connection the first left, if any): the
+   * value or the error's class and status, and the requests the server saw for each.
+   */
+  async function outcomes(answer: string, close: boolean, fetch: UndiciFetch | undefined) {
+    const server = await rawHttpServer(answer, { close });
+    const chatdash = createChatDashClient({
+      apiKey,
+      baseUrl: server.baseUrl,
+      maxRetries: 2,
+      fetch,
+    });
+    const calls: object[] = [];
+    for (let call = 0; call < 2; call++) {
+      const before = server.requests.length;
+      const result = await chatdash.getConversation(params).then(
+        (value) => ({ value }),
+        (error: APIError) => {
+          expect(error.attempts, error.message).toHaveLength(server.requests.length - before);
+          return { error: error.name, status: error.status };
+        },
+      );
+      calls.push({ ...result, requests: server.requests.length - before });
+    }
+    return calls;
+  }
+
+  it.each(statuses)('$name', async ({ answer, close = false, outcome }) => {
+    const throughFetch = await outcomes(answer, close, undefined);
+    const throughUndici = await outcomes(answer, close, undiciFetch());
+    expect(throughUndici).toEqual(throughFetch);
+    expect(throughFetch).toEqual([outcome, outcome]);
+  });
+});
+
 describe('createUndiciFetch options', () => {
   it.each([0, 1.5, 1025, '5', Number.NaN, null])(
     'refuses connections: %s, naming connections and the rule',
@@ -380,9 +537,60 @@ describe('createUndiciFetch through a proxy', () => {
       .getConversation(params)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(APIConnectionError);
+    expect((error as Error).message).toMatch(
+      /: the proxy refused the tunnel to 127\.0\.0\.1:\d+: it answered 302 \(proxy http:\/\/127\.0\.0\.1:\d+\)$/,
+    );
     expect(proxy.forwarded).toHaveLength(1);
     expect(server.requests).toHaveLength(0);
     expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('gives up on a proxy that closes the connection on CONNECT: a few connections per call, an APIConnectionError saying the proxy refused, no credentials in it', async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer({ closeOnConnect: true });
+    const withCredentials = proxy.url.replace('http://', 'http://user:hunter2@');
+    // The client's own retries (two) stay on; undici 7 alone reconnects without end.
+    const chatdash = client(server.baseUrl, undiciFetch({ proxy: withCredentials }), {
+      maxRetries: 2,
+      timeoutMs: 3_000,
+    });
+    const error = await chatdash.getConversation(params).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect(error).not.toBeInstanceOf(APIConnectionTimeoutError);
+    expect((error as Error).message).toMatch(
+      /^Connection error: GET http:\/\/127\.0\.0\.1:\d+\/agents\/.*: the proxy refused the tunnel to 127\.0\.0\.1:\d+/,
+    );
+    expect((error as APIConnectionError).attempts).toHaveLength(3);
+    const opened = proxy.connections();
+    expect(opened).toBeGreaterThanOrEqual(3);
+    expect(opened).toBeLessThanOrEqual(5);
+    await sleep(300);
+    expect(proxy.connections(), 'nothing reconnects after the call').toBe(opened);
+    expect(server.requests).toHaveLength(0);
+    const views = [
+      String(error),
+      (error as Error).stack,
+      JSON.stringify(error),
+      inspect(error, { showHidden: true, depth: 10 }),
+    ].join('\n');
+    for (const secret of ['hunter2', Buffer.from('user:hunter2').toString('base64'), apiKey]) {
+      expect(views).not.toContain(secret);
+    }
+  });
+
+  it("proxy: 'env' gives up on such a proxy too", async () => {
+    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const proxy = await proxyServer({ closeOnConnect: true });
+    vi.stubEnv('http_proxy', undefined);
+    vi.stubEnv('no_proxy', undefined);
+    vi.stubEnv('NO_PROXY', undefined);
+    vi.stubEnv('HTTP_PROXY', proxy.url);
+    const error = await client(server.baseUrl, undiciFetch({ proxy: 'env' }), { timeoutMs: 3_000 })
+      .getConversation(params)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect((error as Error).message).toMatch(/: the proxy refused the tunnel to /);
+    expect(proxy.connections()).toBeLessThanOrEqual(2);
   });
 
   it('does not follow a 302 from the server behind the proxy', async () => {

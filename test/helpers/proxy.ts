@@ -21,13 +21,21 @@ export interface Forwarded {
 export interface TestProxy {
   url: string;
   forwarded: Forwarded[];
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
-/** With `redirectTo`, the proxy answers every request (CONNECT included) with a 302 there instead. */
-export async function proxyServer(options: { redirectTo?: string } = {}): Promise<TestProxy> {
+/**
+ * With `redirectTo`, the proxy answers every request (CONNECT included) with a 302 there
+ * instead; with `closeOnConnect`, it closes the connection on every CONNECT without a word.
+ */
+export async function proxyServer(
+  options: { redirectTo?: string; closeOnConnect?: boolean } = {},
+): Promise<TestProxy> {
   const forwarded: Forwarded[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const redirect = `HTTP/1.1 302 Found\r\nlocation: ${options.redirectTo}\r\ncontent-length: 0\r\n\r\n`;
   const server = createServer((req, res) => {
     forwarded.push({ method: req.method ?? '', target: req.url ?? '', headers: req.headers });
@@ -47,12 +55,17 @@ export async function proxyServer(options: { redirectTo?: string } = {}): Promis
     req.pipe(upstream);
   });
   server.on('connection', (socket: Socket) => {
+    connections += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('connect', (req, client: Socket, head: Buffer) => {
     forwarded.push({ method: 'CONNECT', target: req.url ?? '', headers: req.headers });
     client.on('error', () => {});
+    if (options.closeOnConnect) {
+      client.destroy();
+      return;
+    }
     if (options.redirectTo) {
       client.end(redirect);
       return;
@@ -73,6 +86,7 @@ export async function proxyServer(options: { redirectTo?: string } = {}): Promis
   const handle: TestProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     forwarded,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         sockets.forEach((socket) => socket.destroy());

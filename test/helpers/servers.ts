@@ -68,6 +68,37 @@ export async function tcpServer(
   return listen(server, requests, () => sockets.forEach((s) => s.destroy()));
 }
 
+/**
+ * A raw HTTP/1.1 server that answers every request with the same bytes, any number of
+ * requests per keep-alive socket; for answers node:http refuses to write (a body on a
+ * 204 or 304). With `close`, it closes the socket after each answer.
+ */
+export async function rawHttpServer(
+  answer: string,
+  options: { close?: boolean } = {},
+): Promise<TestServer> {
+  const requests: SeenRequest[] = [];
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let pending = '';
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      // GET requests carry no body: each head ends at a blank line.
+      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+        const [method = '', url = ''] = pending.slice(0, end).split('\r\n')[0]?.split(' ') ?? [];
+        pending = pending.slice(end + 4);
+        requests.push({ method, url, headers: {} });
+        if (options.close) socket.end(answer);
+        else socket.write(answer);
+      }
+    });
+  });
+  return listen(server, requests, () => sockets.forEach((s) => s.destroy()));
+}
+
 async function listen(
   server: ReturnType<typeof createHttpServer> | ReturnType<typeof createNetServer>,
   requests: SeenRequest[],

@@ -336,16 +336,21 @@ describe('getConversations', () => {
   it('yields results in input order with never more than `concurrency` requests in flight, failures as items', async () => {
     let inFlight = 0;
     let most = 0;
+    const started = performance.now();
     const server = await httpServer((req, res) => {
       most = Math.max(most, ++inFlight);
-      setTimeout(
-        () => {
-          inFlight--;
-          if (req.url!.includes('missing')) sendJson(res, 404, { error: 'not found' });
-          else echo(req, res);
-        },
-        Math.floor(Math.random() * 8),
-      );
+      const answer = () =>
+        setTimeout(
+          () => {
+            inFlight--;
+            if (req.url!.includes('missing')) sendJson(res, 404, { error: 'not found' });
+            else echo(req, res);
+          },
+          Math.floor(Math.random() * 8),
+        );
+      // The first wave is held until all 7 have arrived (or 2 s have passed): on fresh
+      // connections a quick answer could otherwise come before the 7th request does.
+      void until(() => most === 7 || performance.now() - started > 2_000).then(answer);
     });
     const chatdash = client(server.baseUrl);
     const input = ids(200);
@@ -391,6 +396,31 @@ describe('getConversations', () => {
     await sleep(100);
     expect(server.requests).toHaveLength(seen);
     expect(pulled).toBe(read);
+  });
+
+  it('hands out a result while a slow async input waits, and an abort during that wait rejects at once', async () => {
+    const server = await httpServer(echo);
+    async function* slow() {
+      yield { agentId: 'agent_1', conversationId: 'c0' };
+      await sleep(3_000); // an input that does not listen to the signal
+      yield { agentId: 'agent_1', conversationId: 'c1' };
+    }
+    const controller = new AbortController();
+    const loop = client(server.baseUrl).getConversations(slow(), {
+      concurrency: 2,
+      signal: controller.signal,
+    });
+    const results = loop[Symbol.asyncIterator]();
+    const first = await timed(results.next());
+    expect(first.value.value).toMatchObject({ data: { _id: 'c0' } });
+    expect(first.seconds).toBeLessThan(2);
+    const second = results.next(); // c1 is still seconds away
+    await sleep(100);
+    controller.abort();
+    const { value: error, seconds } = await timed(failure(second));
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect(seconds).toBeLessThan(0.5);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('runs 64 calls at once without a MaxListenersExceededWarning (no one signal shared by every call)', async () => {

@@ -107,6 +107,28 @@ describe('retry budget', () => {
     expect(server.requests).toHaveLength(151 + 5 + 2);
   });
 
+  it('puts back exactly one token per successful call: 12 successes pay for two retries at 5, not more', async () => {
+    let up = false;
+    const server = await httpServer((_, res) =>
+      up ? sendJson(res, 200, exampleConversation) : sendJson(res, 503, {}, noWait),
+    );
+    const chatdash = client(server.baseUrl, { retryBudget: { capacity: 20, retryCost: 5 } });
+    // Drained: two calls retried twice each at 5 tokens, then a call without a retry.
+    for (let i = 0; i < 3; i++) await failure(chatdash.getConversation(params));
+    expect(server.requests).toHaveLength(3 + 3 + 1);
+
+    up = true;
+    for (let i = 0; i < 12; i++) await chatdash.getConversation(params);
+    up = false;
+    const before = server.requests.length;
+    const errors: Error[] = [];
+    for (let i = 0; i < 5; i++) errors.push(await failure(chatdash.getConversation(params)));
+    // 12 tokens: the first call's two retries (2 tokens left), then none. Refilling 2 or
+    // more a success would have paid for the 20-token cap, 4 retries; refilling none, 0.
+    expect(errors.map((e) => (e as ChatDashError).attempts.length)).toEqual([3, 1, 1, 1, 1]);
+    expect(server.requests.length - before).toBe(5 + 2);
+  });
+
   it('retries every call in full with retryBudget: false (3,000 requests for 1,000 calls)', async () => {
     const server = await httpServer((_, res) => sendJson(res, 503, {}, noWait));
     const chatdash = client(server.baseUrl, { retryBudget: false });
@@ -591,6 +613,27 @@ describe('dedupe', () => {
 });
 
 describe('resource hygiene', () => {
+  it('leaves no timer behind when a call is aborted during a 30 s backoff', async () => {
+    const server = await httpServer((_, res) =>
+      sendJson(res, 500, {}, { 'retry-after-ms': '30000' }),
+    );
+    const chatdash = client(server.baseUrl, { logLevel: 'info' });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const controller = new AbortController();
+    const call = failure(chatdash.getConversation(params, { signal: controller.signal }));
+    // The retry is announced just before its 30 s wait starts.
+    await until(() => chatdash.lines.some((l) => /retrying GET .* in 30000 ms/.test(l.message)));
+    const during = timers();
+    controller.abort();
+    const error = await call; // only promise callbacks run between the two counts
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect((error as ChatDashError).attempts).toMatchObject([
+      { status: 500, delayMs: 30_000, delaySource: 'retry-after-ms' },
+    ]);
+    expect(timers()).toBe(during - 1);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('lets a process exit by itself after leaving a 30 s pause, a bulk loop and a shared request mid-flight', async () => {
     const server = await httpServer((req, res) => {
       const kind = req.url!.split('/')[2];

@@ -3,6 +3,7 @@
  * rule checked before anything is sent. Each message names what is wrong and
  * never quotes the key.
  */
+import { checkBaseUrl } from './base-url.js';
 import { DEFAULT_RETRY_BUDGET, type BudgetNumbers } from './coordination/budget.js';
 import type { BreakerNumbers, CoordinatorEngine, RateNumbers } from './coordination/coordinator.js';
 import { checkBreaker, checkCoordinator, checkRateLimit } from './coordination/options.js';
@@ -86,11 +87,15 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
       `${where}: refusing to run in a browser, where anyone could read the API key; pass dangerouslyAllowBrowser: true to allow it`,
     );
   }
-  if (!apiKey) fail(`${where}: no API key: set CHATDASH_API_KEY or pass apiKey`);
+  if (apiKey === undefined || apiKey === '')
+    fail(`${where}: no API key: set CHATDASH_API_KEY or pass apiKey`);
+  // The type, never the value: whatever was passed may be a key.
+  if (typeof apiKey !== 'string')
+    fail(`${where}: apiKey must be a string, got ${apiKey === null ? 'null' : typeof apiKey}`);
   // Checked here because Node's fetch quotes an invalid header value, the key, in its error.
-  if (typeof apiKey !== 'string' || !HEADER_VALUE.test(apiKey)) {
+  if (!HEADER_VALUE.test(apiKey as string)) {
     fail(
-      `${where}: apiKey (CHATDASH_API_KEY) is not a valid header value: control or non-ASCII character, or surrounding whitespace`,
+      `${where}: apiKey is not a valid header value: control or non-ASCII character, or surrounding whitespace${options.apiKey === undefined ? ' (from CHATDASH_API_KEY)' : ''}`,
     );
   }
   if (typeof fetch !== 'function')
@@ -119,7 +124,10 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
       fail(`${where}: ${name} must be a boolean, got ${describe(value)}`);
   return {
     apiKey: apiKey as string,
-    baseUrl: checkBaseUrl(baseUrl),
+    baseUrl: checkBaseUrl(
+      baseUrl,
+      options.baseUrl === undefined && env('CHATDASH_BASE_URL') !== undefined,
+    ),
     timeoutMs: integer(timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS, where),
     maxRetries: integer(maxRetries, 'maxRetries', 0, 10, where),
     maxResponseBytes: integer(maxResponseBytes, 'maxResponseBytes', 1, 2 ** 31 - 1, where),
@@ -250,28 +258,6 @@ function checkId(id: unknown, name: string, where: string): string {
   if (!(id as string).isWellFormed())
     fail(`${where}: ${name} has a lone surrogate and cannot be encoded`);
   return id as string;
-}
-
-function checkBaseUrl(baseUrl: unknown): string {
-  const url = typeof baseUrl === 'string' && URL.canParse(baseUrl) ? new URL(baseUrl) : undefined;
-  const loopback = url && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
-  if (
-    !url ||
-    !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) ||
-    url.username ||
-    url.password ||
-    url.search ||
-    url.hash ||
-    // `new URL` drops an empty `#` or `?`: the string still asked for one.
-    /[?#]/.test(baseUrl as string)
-  ) {
-    // The URL is not quoted: it may hold credentials.
-    fail(
-      'createChatDashClient: baseUrl must be an absolute https: URL ' +
-        '(http: only for localhost, 127.0.0.0/8 and [::1]) without credentials, query or fragment',
-    );
-  }
-  return url!.href.replace(/\/+$/, '');
 }
 
 function checkHeaders(headers: unknown): Record<string, string> {

@@ -108,6 +108,28 @@ describe('retry budget', () => {
     expect(server.requests).toHaveLength(151 + 5 + 2);
   });
 
+  it('puts back exactly one token per successful call: 12 successes pay for two retries at 5, not more', async () => {
+    let up = false;
+    const server = await httpServer((_, res) =>
+      up ? sendJson(res, 200, exampleConversation) : sendJson(res, 503, {}, noWait),
+    );
+    const chatdash = client(server.baseUrl, { retryBudget: { capacity: 20, retryCost: 5 } });
+    // Drained: two calls retried twice each at 5 tokens, then a call without a retry.
+    for (let i = 0; i < 3; i++) await failure(chatdash.getConversation(params));
+    expect(server.requests).toHaveLength(3 + 3 + 1);
+
+    up = true;
+    for (let i = 0; i < 12; i++) await chatdash.getConversation(params);
+    up = false;
+    const before = server.requests.length;
+    const errors: Error[] = [];
+    for (let i = 0; i < 5; i++) errors.push(await failure(chatdash.getConversation(params)));
+    // 12 tokens: the first call's two retries (2 tokens left), then none. Refilling 2 or
+    // more a success would have paid for the 20-token cap, 4 retries; refilling none, 0.
+    expect(errors.map((e) => (e as ChatDashError).attempts.length)).toEqual([3, 1, 1, 1, 1]);
+    expect(server.requests.length - before).toBe(5 + 2);
+  });
+
   it('retries every call in full with retryBudget: false (3,000 requests for 1,000 calls)', async () => {
     const server = await httpServer((_, res) => sendJson(res, 503, {}, noWait));
     const chatdash = client(server.baseUrl, { retryBudget: false });
@@ -337,16 +359,21 @@ describe('getConversations', () => {
   it('yields results in input order with never more than `concurrency` requests in flight, failures as items', async () => {
     let inFlight = 0;
     let most = 0;
+    const started = performance.now();
     const server = await httpServer((req, res) => {
       most = Math.max(most, ++inFlight);
-      setTimeout(
-        () => {
-          inFlight--;
-          if (req.url!.includes('missing')) sendJson(res, 404, { error: 'not found' });
-          else echo(req, res);
-        },
-        Math.floor(Math.random() * 8),
-      );
+      const answer = () =>
+        setTimeout(
+          () => {
+            inFlight--;
+            if (req.url!.includes('missing')) sendJson(res, 404, { error: 'not found' });
+            else echo(req, res);
+          },
+          Math.floor(Math.random() * 8),
+        );
+      // The first wave is held until all 7 have arrived (or 2 s have passed): on fresh
+      // connections a quick answer could otherwise come before the 7th request does.
+      void until(() => most === 7 || performance.now() - started > 2_000).then(answer);
     });
     const chatdash = client(server.baseUrl);
     const input = ids(200);
@@ -392,6 +419,31 @@ describe('getConversations', () => {
     await sleep(100);
     expect(server.requests).toHaveLength(seen);
     expect(pulled).toBe(read);
+  });
+
+  it('hands out a result while a slow async input waits, and an abort during that wait rejects at once', async () => {
+    const server = await httpServer(echo);
+    async function* slow() {
+      yield { agentId: 'agent_1', conversationId: 'c0' };
+      await sleep(3_000); // an input that does not listen to the signal
+      yield { agentId: 'agent_1', conversationId: 'c1' };
+    }
+    const controller = new AbortController();
+    const loop = client(server.baseUrl).getConversations(slow(), {
+      concurrency: 2,
+      signal: controller.signal,
+    });
+    const results = loop[Symbol.asyncIterator]();
+    const first = await timed(results.next());
+    expect(first.value.value).toMatchObject({ data: { _id: 'c0' } });
+    expect(first.seconds).toBeLessThan(2);
+    const second = results.next(); // c1 is still seconds away
+    await sleep(100);
+    controller.abort();
+    const { value: error, seconds } = await timed(failure(second));
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect(seconds).toBeLessThan(0.5);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('runs 64 calls at once without a MaxListenersExceededWarning (no one signal shared by every call)', async () => {
@@ -562,6 +614,27 @@ describe('dedupe', () => {
 });
 
 describe('resource hygiene', () => {
+  it('leaves no timer behind when a call is aborted during a 30 s backoff', async () => {
+    const server = await httpServer((_, res) =>
+      sendJson(res, 500, {}, { 'retry-after-ms': '30000' }),
+    );
+    const chatdash = client(server.baseUrl, { logLevel: 'info' });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const controller = new AbortController();
+    const call = failure(chatdash.getConversation(params, { signal: controller.signal }));
+    // The retry is announced just before its 30 s wait starts.
+    await until(() => chatdash.lines.some((l) => /retrying GET .* in 30000 ms/.test(l.message)));
+    const during = timers();
+    controller.abort();
+    const error = await call; // only promise callbacks run between the two counts
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect((error as ChatDashError).attempts).toMatchObject([
+      { status: 500, delayMs: 30_000, delaySource: 'retry-after-ms' },
+    ]);
+    expect(timers()).toBe(during - 1);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('lets a process exit by itself after leaving a 30 s pause, a bulk loop and a shared request mid-flight', async () => {
     const server = await httpServer((req, res) => {
       const kind = req.url!.split('/')[2];

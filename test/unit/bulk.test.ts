@@ -2,11 +2,12 @@
  * `getConversations`' scheduling on its own: a fake `call` stands for the
  * client, so order, concurrency, laziness and `break` are seen without a network.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getConversations } from '../../src/policies/bulk.js';
 import { APIUserAbortError, ChatDashError } from '../../src/errors.js';
 import type {
   BulkOptions,
+  BulkResult,
   Conversation,
   GetConversationParams,
   RequestOptions,
@@ -181,6 +182,116 @@ describe('getConversations (bulk scheduling)', () => {
     await expect(done).rejects.toBeInstanceOf(APIUserAbortError);
     expect(seen.aborted).toBe(3);
     expect(seen.calls).toBe(3);
+  });
+
+  describe('with a slow async input (fake timers)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Yields c0 at once, then c1 only after `ms`; `state.stopped` once it has been told to stop. */
+    function slowInput(ms: number, state = { stopped: false }) {
+      return (async function* () {
+        try {
+          yield { agentId: 'a', conversationId: 'c0' };
+          await tick(ms);
+          yield { agentId: 'a', conversationId: 'c1' };
+        } finally {
+          state.stopped = true;
+        }
+      })();
+    }
+
+    /** Runs the loop in the background, keeping what it yields and how it ended. */
+    function drive(results: AsyncIterable<BulkResult>, onItem?: () => boolean) {
+      const seen = { items: [] as BulkResult[], ended: undefined as unknown };
+      void (async () => {
+        for await (const result of results) {
+          seen.items.push(result);
+          if (onItem?.()) break;
+        }
+      })().then(
+        () => (seen.ended = 'done'),
+        (error: unknown) => (seen.ended = error),
+      );
+      return seen;
+    }
+
+    it('hands out a finished result at once, while the input is still producing the next item', async () => {
+      vi.useFakeTimers();
+      const { call, seen } = fakeCall(() => 10);
+      const loop = drive(run(slowInput(2_000), { concurrency: 2 }, call));
+      await vi.advanceTimersByTimeAsync(100);
+      // c0's call ended at 10 ms; c1 is 1.9 s away.
+      expect(loop.items.map((r) => r.data?._id)).toEqual(['c0']);
+      expect(loop.ended).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(loop.items.map((r) => r.data?._id)).toEqual(['c0', 'c1']);
+      expect(loop.ended).toBe('done');
+      expect(seen.calls).toBe(2);
+    });
+
+    it('rejects at once when aborted while waiting on the input; the late item is never sent', async () => {
+      vi.useFakeTimers();
+      const { call, seen } = fakeCall(() => 10);
+      const input = { stopped: false };
+      const controller = new AbortController();
+      const options = { concurrency: 2, signal: controller.signal };
+      const loop = drive(run(slowInput(3_700, input), options, call));
+      await vi.advanceTimersByTimeAsync(100);
+      expect(loop.items).toHaveLength(1);
+      controller.abort();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(loop.ended).toBeInstanceOf(APIUserAbortError);
+      // The input is told to stop once its pending item arrives; that item goes nowhere.
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(input.stopped).toBe(true);
+      expect(seen.calls).toBe(1);
+    });
+
+    it('ends at once on break while waiting on the input, and stops the input once it yields', async () => {
+      vi.useFakeTimers();
+      const { call, seen } = fakeCall(() => 10);
+      const input = { stopped: false };
+      const loop = drive(run(slowInput(3_700, input), { concurrency: 2 }, call), () => true);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(loop.items).toHaveLength(1);
+      expect(loop.ended).toBe('done');
+      expect(input.stopped).toBe(false); // still inside its wait
+      await vi.advanceTimersByTimeAsync(4_000);
+      expect(input.stopped).toBe(true);
+      expect(seen.calls).toBe(1);
+    });
+
+    it('keeps the slots busy while the caller is slow to take each result, up to the bound', async () => {
+      vi.useFakeTimers();
+      const { call, seen } = fakeCall(() => 10);
+      const results = run(ids(100), { concurrency: 2 }, call)[Symbol.asyncIterator]();
+      const first = results.next();
+      await vi.advanceTimersByTimeAsync(10);
+      expect((await first).value).toMatchObject({ data: { _id: 'c0' } });
+      // The caller has not asked for the next result for 200 ms: calls went on meanwhile,
+      // and stopped with 4 x concurrency results read ahead.
+      await vi.advanceTimersByTimeAsync(200);
+      expect(seen.calls).toBe(1 + 2 * 4);
+      await results.return?.();
+    });
+
+    it('rejects with the error the input throws, and aborts the calls in flight', async () => {
+      vi.useFakeTimers();
+      const { call, seen } = fakeCall(() => 10_000);
+      const broken = new Error('input broke');
+      async function* input() {
+        yield* ids(2);
+        await tick(50);
+        throw broken;
+      }
+      const loop = drive(run(input(), { concurrency: 4 }, call));
+      await vi.advanceTimersByTimeAsync(60);
+      expect(loop.ended).toBe(broken);
+      expect(seen.aborted).toBe(2);
+      expect(seen.inFlight).toBe(0);
+    });
   });
 
   it.each([0, 65, 2.5, '8', null, Number.NaN])(

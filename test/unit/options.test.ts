@@ -77,22 +77,51 @@ describe('createChatDashClient options', () => {
     expect(calls[0]?.url).toBe('https://eu.example.com/api/agents/a1/conversations/c1');
   });
 
+  const absolute = 'must be an absolute URL';
+  const https = 'must use https: (http: only for localhost, 127.0.0.0/8 and [::1])';
+  const credentials = 'must not carry credentials';
+  const query = 'must not have a query or fragment';
   it.each([
-    ['a relative URL', '/v1/public'],
-    ['a non-http scheme', 'ftp://api.chat-dash.com/v1'],
-    ['a file URL', 'file:///etc/passwd'],
-    ['plain http to a remote host', 'http://api.chat-dash.com/v1/public'],
-    ['plain http to a private address', 'http://10.0.0.5:8080'],
-    ['credentials in the URL', 'https://user:pass@api.chat-dash.com'],
-    ['a username alone in the URL', 'https://user@api.chat-dash.com'],
-    ['a password alone in the URL', 'https://:pass@api.chat-dash.com'],
-    ['a query string', 'https://api.chat-dash.com/v1?x=1'],
-    ['an empty query', 'https://api.chat-dash.com/v1?'],
-    ['a fragment', 'https://api.chat-dash.com/v1#top'],
-    ['an empty fragment', 'https://api.chat-dash.com/v1#'],
-    ['an empty string', ''],
-  ])('rejects %s as baseUrl', (_, baseUrl) => {
-    expect(creationError({ apiKey: KEY, baseUrl }).message).toContain('baseUrl');
+    ['a relative URL', '/v1/public', absolute],
+    ['a non-http scheme', 'ftp://api.chat-dash.com/v1', https],
+    ['a file URL', 'file:///etc/passwd', https],
+    ['plain http to a remote host', 'http://api.chat-dash.com/v1/public', https],
+    ['plain http to a private address', 'http://10.0.0.5:8080', https],
+    ['credentials in the URL', 'https://user:pass@api.chat-dash.com', credentials],
+    ['a username alone in the URL', 'https://user@api.chat-dash.com', credentials],
+    ['a password alone in the URL', 'https://:pass@api.chat-dash.com', credentials],
+    ['a query string', 'https://api.chat-dash.com/v1?x=1', query],
+    ['an empty query', 'https://api.chat-dash.com/v1?', query],
+    ['a fragment', 'https://api.chat-dash.com/v1#top', query],
+    ['an empty fragment', 'https://api.chat-dash.com/v1#', query],
+    ['an empty string', '', absolute],
+  ])('rejects %s as baseUrl, saying which rule it breaks', (_, baseUrl, rule) => {
+    const { message } = creationError({ apiKey: KEY, baseUrl });
+    expect(message).toContain(`createChatDashClient: baseUrl ${rule}, got "`);
+    // One rule per message, not the list of all of them.
+    for (const other of [absolute, https, credentials, query].filter((r) => r !== rule))
+      expect(message).not.toContain(other);
+  });
+
+  it.each([
+    'https://ada:s3cret@api.chat-dash.com/v1',
+    'http://ada:s3cret@example.com',
+    'https://ada:s3cret@evil@api.chat-dash.com',
+    ' https://ada:s3cret@api.chat-dash.com',
+    'https:ada:s3cret@api.chat-dash.com',
+    'https:\\\\ada:s3cret@api.chat-dash.com',
+    'ht\ttps://ada:s3cret@api.chat-dash.com',
+    'https://ada:s3cret\n@api.chat-dash.com',
+    '//ada:s3cret@api.chat-dash.com',
+    'ada:s3cret@api.chat-dash.com',
+    'https://api.chat-dash.com/v1?user=ada&token=s3cret',
+    'http://example.com/v1#ada:s3cret',
+  ])('masks the user and password (or a query) of baseUrl %j in its message', (baseUrl) => {
+    const error = creationError({ apiKey: KEY, baseUrl });
+    expect(error.message).toContain('***');
+    expect(error.message).not.toContain('ada');
+    expect(error.message).not.toContain('s3cret');
+    expect(error.stack).not.toContain('s3cret');
   });
 
   it.each([

@@ -3,7 +3,7 @@
  * themselves, bound methods, duck-typed signals, class names and brands,
  * the URL on every error. An injected fetch stands in for the network.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as chatdash from '../../src/index.js';
 import {
   APIConnectionError,
@@ -150,6 +150,83 @@ describe('number rules', () => {
     expect(
       thrown(() => createChatDashClient({ apiKey, retryBudget: { size: 1 } as never })).message,
     ).toBe('createChatDashClient: retryBudget: unknown option `size`');
+  });
+});
+
+describe('baseUrl and apiKey rules', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  const rule = 'createChatDashClient: baseUrl';
+  it.each([
+    ['api.chat-dash.com', `${rule} must be an absolute URL, got "api.chat-dash.com"`],
+    ['', `${rule} must be an absolute URL, got ""`],
+    [
+      'http://example.com',
+      `${rule} must use https: (http: only for localhost, 127.0.0.0/8 and [::1]), got "http://example.com"`,
+    ],
+    [
+      'ftp://api.chat-dash.com/v1',
+      `${rule} must use https: (http: only for localhost, 127.0.0.0/8 and [::1]), got "ftp://api.chat-dash.com/v1"`,
+    ],
+    [
+      'https://ada:s3cret@api.chat-dash.com/v1',
+      `${rule} must not carry credentials, got "https://***@api.chat-dash.com/v1"`,
+    ],
+    [
+      'https://api.chat-dash.com/v1?x=1',
+      `${rule} must not have a query or fragment, got "https://api.chat-dash.com/v1?***"`,
+    ],
+    [
+      'https://api.chat-dash.com/v1#',
+      `${rule} must not have a query or fragment, got "https://api.chat-dash.com/v1#"`,
+    ],
+    [42, `${rule} must be a string, got number`],
+  ])('states the one rule baseUrl %j breaks, and the value', (baseUrl, message) => {
+    const error = thrown(() => createChatDashClient({ apiKey, baseUrl: baseUrl as string }));
+    expect(error).toBeInstanceOf(ChatDashError);
+    expect(error.message).toBe(message);
+  });
+
+  it('names CHATDASH_BASE_URL when the value came from it, and only then', () => {
+    vi.stubEnv('CHATDASH_BASE_URL', 'api.chat-dash.com');
+    expect(thrown(() => createChatDashClient({ apiKey })).message).toBe(
+      `${rule} must be an absolute URL, got "api.chat-dash.com" (from CHATDASH_BASE_URL)`,
+    );
+    vi.stubEnv('CHATDASH_BASE_URL', 'http://10.0.0.5:8080');
+    expect(thrown(() => createChatDashClient({ apiKey })).message).toBe(
+      `${rule} must use https: (http: only for localhost, 127.0.0.0/8 and [::1]), got "http://10.0.0.5:8080" (from CHATDASH_BASE_URL)`,
+    );
+    // An explicit baseUrl wins over the variable, and the message does not blame it.
+    expect(
+      thrown(() => createChatDashClient({ apiKey, baseUrl: 'http://example.com' })).message,
+    ).not.toContain('CHATDASH_BASE_URL');
+  });
+
+  it.each([
+    ['a number', 12345, 'number'],
+    ['a boolean', true, 'boolean'],
+    ['null', null, 'null'],
+    ['an object', { key: 'ck_live_in_an_object' }, 'object'],
+  ])(
+    'says apiKey must be a string when it is %s, giving the type but not the value',
+    (_, value, type) => {
+      const error = thrown(() => createChatDashClient({ apiKey: value as never }));
+      expect(error).toBeInstanceOf(ChatDashError);
+      expect(error.message).toBe(`createChatDashClient: apiKey must be a string, got ${type}`);
+    },
+  );
+
+  it('names CHATDASH_API_KEY on a bad header value only when the key came from it', () => {
+    const bad = `${apiKey}\n`;
+    const given = thrown(() => createChatDashClient({ apiKey: bad })).message;
+    expect(given).toMatch(/^createChatDashClient: apiKey is not a valid header value/);
+    expect(given).not.toContain('CHATDASH_API_KEY');
+    vi.stubEnv('CHATDASH_API_KEY', bad);
+    const fromEnv = thrown(() => createChatDashClient({})).message;
+    expect(fromEnv).toMatch(/apiKey is not a valid header value.*\(from CHATDASH_API_KEY\)$/);
+    for (const message of [given, fromEnv]) expect(message).not.toContain(apiKey);
   });
 });
 

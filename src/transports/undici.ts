@@ -13,6 +13,7 @@ import type * as Http from 'node:http';
 import type * as Undici from 'undici';
 import { ChatDashError } from '../errors.js';
 import type { FetchLike } from '../types.js';
+import { describe, fail, integer, isObject, known } from '../rules.js';
 import { proxyAgent } from './proxy.js';
 
 export type { FetchLike } from '../types.js';
@@ -149,23 +150,10 @@ function checkOptions(options: unknown): {
   proxy: string | false;
 } {
   const where = 'createUndiciFetch';
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ChatDashError(`${where}: options must be an object, got ${describe(options)}`);
-  }
-  for (const name of Object.keys(options)) {
-    if (name !== 'connections' && name !== 'proxy') {
-      throw new ChatDashError(`${where}: unknown option ${JSON.stringify(name.slice(0, 40))}`);
-    }
-  }
+  if (!isObject(options)) fail(`${where}: options must be an object, got ${describe(options)}`);
+  known(options as object, ['connections', 'proxy'], where);
   const { connections, proxy = false } = options as UndiciFetchOptions;
-  if (
-    connections !== undefined &&
-    !(Number.isInteger(connections) && connections >= 1 && connections <= 1024)
-  ) {
-    throw new ChatDashError(
-      `${where}: connections must be an integer from 1 to 1024, got ${describe(connections)}`,
-    );
-  }
+  if (connections !== undefined) integer(connections, 'connections', 1, 1024, where);
   if (proxy === false || proxy === 'env') return { connections, proxy };
   const rule = `${where}: proxy must be 'env', false or an http: or https: proxy URL`;
   // A proxy URL may carry credentials: say what is wrong with it, never quote it.
@@ -178,14 +166,6 @@ function checkOptions(options: unknown): {
     );
   }
   return { connections, proxy };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.slice(0, 40))}`;
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
-  return typeof value;
 }
 
 /** `init.headers` as undici takes it, asking for an uncompressed body unless the caller chose. */

@@ -480,7 +480,7 @@ describe('createUndiciFetch options', () => {
 
   it('refuses an unknown option by name', () => {
     expect(() => createUndiciFetch({ proxyUrl: 'x' } as never)).toThrow(
-      'createUndiciFetch: unknown option "proxyUrl"',
+      'createUndiciFetch: unknown option `proxyUrl`',
     );
   });
 });

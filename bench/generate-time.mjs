@@ -15,7 +15,7 @@ copyFileSync(join(repo, 'spec/chatdash.yaml'), join(scratch, 'chatdash.yaml'));
 execFileSync(
   join(repo, 'node_modules/.bin/esbuild'),
   [
-    'scripts/generate.ts',
+    'scripts/bin/generate.ts',
     '--bundle',
     '--platform=node',
     '--format=esm',

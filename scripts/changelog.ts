@@ -2,7 +2,7 @@
  * CHANGELOG.md: `spec:update` files each vendored spec change under
  * `## Unreleased`, newest first, so the release that ships it lists it.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
 
@@ -22,16 +22,18 @@ export function addUnreleased(changelog: string, entry: string): string {
 }
 
 /**
- * Adds the entry to `<root>/CHANGELOG.md`, creating it if needed, and formats
- * the file with the repository's prettier settings: `npm run lint` checks it,
- * and a spec-update pull request must pass lint as it stands.
+ * `<root>/CHANGELOG.md` with the entry added (a new file when there is none),
+ * formatted with the repository's prettier settings: `npm run lint` checks it,
+ * and a spec-update pull request must pass lint as it stands. Writes nothing:
+ * spec:update moves it into place with the other files it changes.
  */
-export async function updateChangelog(root: string, entry: string): Promise<void> {
+export async function changelogWith(root: string, entry: string): Promise<string> {
   const path = join(root, 'CHANGELOG.md');
-  const before = await readFile(path, 'utf8').catch(() => '');
+  // Only a missing file is an empty changelog; one that cannot be read stops the update.
+  const before = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw new Error(`cannot read CHANGELOG.md (${error.code ?? error.message})`);
+  });
   const options = (await prettier.resolveConfig(path)) ?? {};
-  await writeFile(
-    path,
-    await prettier.format(addUnreleased(before, entry), { ...options, filepath: path }),
-  );
+  return prettier.format(addUnreleased(before, entry), { ...options, filepath: path });
 }

@@ -5,6 +5,8 @@
  * on stdout, and stops Prism (also on Ctrl-C or failure). Progress goes to stderr.
  *
  *   --skip-build   use the existing generated/ and dist/ (the demo's own test uses this)
+ *
+ * scripts/bin/demo.ts runs `main`; importing this module runs nothing.
  */
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -36,42 +38,57 @@ function run(
   });
 }
 
-let prism: ChildProcess | undefined;
-async function shutdown(code: number) {
-  if (prism) {
-    step('stopping Prism');
-    await stopPrism(prism);
-    prism = undefined;
+/** `npm run demo` (scripts/bin/demo.ts runs it): 0 when the conversation was printed. */
+export async function main(args: string[]): Promise<number> {
+  let prism: ChildProcess | undefined;
+  let stopping: Promise<void> | undefined;
+  // One stop, awaited by both the signal handler and the normal end.
+  const stop = () => {
+    if (prism && !stopping) {
+      step('stopping Prism');
+      stopping = stopPrism(prism);
+    }
+    return stopping ?? Promise.resolve();
+  };
+  let signalled: number | undefined;
+  const onSignal = (code: number) => () => {
+    signalled = code;
+    void stop().then(() => process.exit(code));
+  };
+  const sigint = onSignal(130);
+  const sigterm = onSignal(143);
+  process.once('SIGINT', sigint);
+  process.once('SIGTERM', sigterm);
+  let code: number;
+  try {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    if (!args.includes('--skip-build')) {
+      step('generating types and the validator from spec/chatdash.yaml');
+      await run(npm, ['run', '-s', 'generate']);
+      step('building the package');
+      await run(npm, ['run', '-s', 'build']);
+    }
+    step('starting the Prism mock of spec/chatdash.yaml');
+    const started = await startPrism();
+    prism = started.child;
+    step(`Prism is listening on ${started.url} (pid ${prism.pid})`);
+    step('fetching conversation conv_1 of agent agent_1 through the chatdash CLI');
+    // A placeholder key: Prism only checks that the header is present, and a
+    // real key from the environment has no business going to a mock.
+    await run(
+      process.execPath,
+      [join(repo, 'dist/cli.js'), 'get-conversation', 'agent_1', 'conv_1', '--validate'],
+      { ...process.env, CHATDASH_API_KEY: 'demo-key', CHATDASH_BASE_URL: started.url },
+      'inherit',
+    );
+    step('done');
+    code = 0;
+  } catch (error) {
+    step(`failed: ${(error as Error).message}`);
+    code = 1;
   }
-  process.exit(code);
-}
-process.once('SIGINT', () => void shutdown(130));
-process.once('SIGTERM', () => void shutdown(143));
-
-try {
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  if (!process.argv.includes('--skip-build')) {
-    step('generating types and the validator from spec/chatdash.yaml');
-    await run(npm, ['run', '-s', 'generate']);
-    step('building the package');
-    await run(npm, ['run', '-s', 'build']);
-  }
-  step('starting the Prism mock of spec/chatdash.yaml');
-  const started = await startPrism();
-  prism = started.child;
-  step(`Prism is listening on ${started.url} (pid ${prism.pid})`);
-  step('fetching conversation conv_1 of agent agent_1 through the chatdash CLI');
-  // A placeholder key: Prism only checks that the header is present, and a
-  // real key from the environment has no business going to a mock.
-  await run(
-    process.execPath,
-    [join(repo, 'dist/cli.js'), 'get-conversation', 'agent_1', 'conv_1', '--validate'],
-    { ...process.env, CHATDASH_API_KEY: 'demo-key', CHATDASH_BASE_URL: started.url },
-    'inherit',
-  );
-  step('done');
-  await shutdown(0);
-} catch (error) {
-  step(`failed: ${(error as Error).message}`);
-  await shutdown(1);
+  await stop();
+  process.off('SIGINT', sigint);
+  process.off('SIGTERM', sigterm);
+  return signalled ?? code;
 }

@@ -7,6 +7,8 @@
  *
  * Everything runs in this one Node process: Redocly's lint engine (the library
  * behind `redocly lint`), openapi-typescript's Node API and prettier's API.
+ * scripts/bin/generate.ts runs `main`; importing this module runs nothing, so
+ * update-spec.ts can bundle it.
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -45,10 +47,16 @@ export class SpecLintError extends Error {
   override name = 'SpecLintError' as const;
 }
 
+/** Where the spec is read from: `spec/chatdash.yaml` under the root unless `spec` names another file. */
+export interface GenerateOptions {
+  /** A spec file to use instead of `<root>/spec/chatdash.yaml` (spec:update's staged copy). */
+  spec?: string;
+}
+
 /** Lints the spec with the root's redocly.yaml; throws SpecLintError when Redocly reports an error. */
-export async function lintSpec(root: string): Promise<void> {
+export async function lintSpec(root: string, options: GenerateOptions = {}): Promise<void> {
   const config = await loadConfig({ configPath: join(root, 'redocly.yaml') });
-  const specPath = join(root, 'spec/chatdash.yaml');
+  const specPath = options.spec ?? join(root, 'spec/chatdash.yaml');
   const problems = await lint({ ref: specPath, config });
   const errors = problems.filter((p) => p.severity === 'error').length;
   if (problems.length > 0) {
@@ -69,9 +77,12 @@ export async function lintSpec(root: string): Promise<void> {
 }
 
 /** Produces every file under generated/ in memory. */
-export async function generate(root: string): Promise<GeneratedFile[]> {
-  await lintSpec(root);
-  const specPath = join(root, 'spec/chatdash.yaml');
+export async function generate(
+  root: string,
+  options: GenerateOptions = {},
+): Promise<GeneratedFile[]> {
+  await lintSpec(root, options);
+  const specPath = options.spec ?? join(root, 'spec/chatdash.yaml');
   const specBytes = await readFile(specPath);
   const sha256 = createHash('sha256').update(specBytes).digest('hex');
 
@@ -174,13 +185,32 @@ export async function staleFiles(root: string, files: GeneratedFile[]): Promise<
   return stale;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { check: { type: 'boolean', default: false }, root: { type: 'string' } },
-  });
-  const root = resolve(values.root ?? repoRoot);
+/**
+ * `npm run generate` (scripts/bin/generate.ts runs it): 0 done, 1 a stale file
+ * under --check, 2 usage or a spec that does not lint.
+ */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { check: { type: 'boolean', default: false }, root: { type: 'string' } },
+    }));
+  } catch (error) {
+    console.error(`generate: ${(error as Error).message}`);
+    return 2;
+  }
+  try {
+    return await run(resolve(values.root ?? repoRoot), values.check ?? false);
+  } catch (error) {
+    console.error(error instanceof SpecLintError ? error.message : error);
+    return 2;
+  }
+}
+
+async function run(root: string, check: boolean): Promise<number> {
   const files = await generate(root);
-  if (values.check) {
+  if (check) {
     const stale = await staleFiles(root, files);
     if (stale.length > 0) {
       console.error(
@@ -198,14 +228,4 @@ async function main(): Promise<number> {
     console.error(`generate: wrote ${file.path}`);
   }
   return 0;
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof SpecLintError ? error.message : error);
-      process.exit(2);
-    },
-  );
 }

@@ -110,13 +110,14 @@ export async function packTypes(destination: string): Promise<string> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { 'pack-destination': { type: 'string' } } });
-  packTypes(values['pack-destination'] ?? repo).then(
-    (tarball) => console.log(tarball),
-    (error: unknown) => {
-      console.error(`pack:types: ${(error as Error)?.stack ?? String(error)}`);
-      process.exit(1);
-    },
-  );
+/** `npm run pack:types` (scripts/bin/pack-types.ts runs it): prints the tarball's path. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const { values } = parseArgs({ args, options: { 'pack-destination': { type: 'string' } } });
+    console.log(await packTypes(values['pack-destination'] ?? repo));
+    return 0;
+  } catch (error) {
+    console.error(`pack:types: ${(error as Error)?.stack ?? String(error)}`);
+    return 1;
+  }
 }

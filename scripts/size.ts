@@ -91,7 +91,8 @@ async function bundle(
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/** `npm run size` (scripts/bin/size.ts runs it): 1 when a limit is exceeded. */
+export async function main(): Promise<number> {
   const { ownGzip, entryGzip, validatorGzip } = await measure();
   const kb = (n: number) => `${(n / 1024).toFixed(2)} KB`;
   console.log(
@@ -101,5 +102,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       `validateResponses: true adds, on first use:          ${kb(validatorGzip)} gzipped (total ${kb(entryGzip + validatorGzip)})`,
     ].join('\n'),
   );
-  process.exitCode = ownGzip <= ENTRY_LIMIT_BYTES && entryGzip <= TOTAL_LIMIT_BYTES ? 0 : 1;
+  return ownGzip <= ENTRY_LIMIT_BYTES && entryGzip <= TOTAL_LIMIT_BYTES ? 0 : 1;
 }

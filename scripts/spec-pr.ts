@@ -10,6 +10,7 @@
  * and prints `changed`, `title`, `labels`, `bump` and `body-path` as
  * GITHUB_OUTPUT lines. Exits 1 when spec:update did not finish (exit code not
  * 0 or 3), so the workflow stops there and opens nothing.
+ * scripts/bin/spec-pr.ts runs `main`; importing this module runs nothing.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -85,8 +86,20 @@ export function nextVersion(version: string, bump: 'major' | 'minor'): string {
   return bump === 'major' ? `${major + 1}.0.0` : `${major}.${minor + 1}.0`;
 }
 
-async function main(): Promise<void> {
+/** `npm run spec:pr` (scripts/bin/spec-pr.ts runs it): 0 done, 1 nothing to propose or bad input. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    await writePullRequest(args);
+    return 0;
+  } catch (error) {
+    console.error(`spec:pr: ${(error as Error)?.message ?? String(error)}`);
+    return 1;
+  }
+}
+
+async function writePullRequest(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       report: { type: 'string' },
       'exit-code': { type: 'string' },
@@ -121,11 +134,4 @@ async function main(): Promise<void> {
   console.log(`title=${pr.title}`);
   console.log(`labels=${pr.labels.join(',')}`);
   console.log(`body-path=${join(out, 'body.md')}`);
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(`spec:pr: ${(error as Error)?.message ?? String(error)}`);
-    process.exit(1);
-  });
 }

@@ -9,12 +9,15 @@
  * marked BREAKING or compatible. With markdown or json, stdout carries the
  * report alone (a pull request body, a file for scripts/spec-pr.ts) and the
  * lines about what was written go to stderr. A write also files the Markdown
- * report in CHANGELOG.md under `## Unreleased`. Exit codes: 0 done (nothing breaking),
- * 3 something is breaking (CI can stop a release on it), 1 refused (bad page,
- * fetch failed, spec does not lint), 2 usage.
+ * report in CHANGELOG.md under `## Unreleased`. Every file is written to a
+ * staging folder first and renamed into place only when all of them are ready,
+ * so a refused or failed update leaves the checkout as it was. Exit codes:
+ * 0 done (nothing breaking), 3 something is breaking (CI can stop a release on
+ * it), 1 refused (bad page, fetch failed, spec does not lint), 2 usage.
+ * scripts/bin/update-spec.ts runs `main`; importing this module runs nothing.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,7 @@ import { parse as parseYaml } from 'yaml';
 // generate.js (Redocly, openapi-typescript, prettier) and changelog.js (prettier)
 // load only when there is something to write.
 import { diffSpecs } from './spec-diff.js';
+import type { GeneratedFile } from './generate.js';
 import {
   FORMATS,
   renderReport,
@@ -157,62 +161,160 @@ export async function updateSpec(options: {
       ? 'the ```yaml fence of the docs page'
       : `the \`\`\`yaml fence of ${source}`,
   };
-  await writeFile(specPath, yaml);
-  await writeFile(sourcePath, `${JSON.stringify(record, null, 2)}\n`);
+  await mkdir(join(root, '.cache'), { recursive: true });
+  const staging = await mkdtemp(join(root, '.cache/spec-update-'));
   try {
-    const { generate } = await import('./generate.js');
-    const files = await generate(root);
-    for (const file of files) {
-      await mkdir(dirname(join(root, file.path)), { recursive: true });
-      await writeFile(join(root, file.path), file.contents);
+    const stagedSpec = join(staging, 'spec/chatdash.yaml');
+    await mkdir(dirname(stagedSpec), { recursive: true });
+    await writeFile(stagedSpec, yaml);
+    let generated: GeneratedFile[];
+    try {
+      const { generate } = await import('./generate.js');
+      generated = await generate(root, { spec: stagedSpec });
+    } catch (error) {
+      // A spec that does not lint or generate is not vendored.
+      throw new RefusedError(`the new spec was not vendored: ${(error as Error).message}`);
     }
-    result.wrote = ['spec/chatdash.yaml', 'spec/SOURCE.json', ...files.map((f) => f.path)];
-  } catch (error) {
-    // Leave the checkout as it was: a spec that does not lint is not vendored.
-    await writeFile(specPath, oldYaml);
-    await writeFile(sourcePath, oldSource);
-    throw new RefusedError(`the new spec was not vendored: ${(error as Error).message}`);
+    const { changelogWith } = await import('./changelog.js');
+    // The spec last: a run cut short before it leaves the old spec, and the next run redoes the update.
+    const files = [
+      ...generated,
+      {
+        path: 'CHANGELOG.md',
+        contents: await changelogWith(
+          root,
+          `### Spec update (${record.retrieved})\n\n${renderReport(result.report, 'markdown')}`,
+        ),
+      },
+      { path: 'spec/SOURCE.json', contents: `${JSON.stringify(record, null, 2)}\n` },
+      { path: 'spec/chatdash.yaml', contents: yaml },
+    ];
+    await replaceFiles(root, staging, files);
+    result.wrote = [
+      'spec/chatdash.yaml',
+      'spec/SOURCE.json',
+      ...generated.map((f) => f.path),
+      'CHANGELOG.md',
+    ];
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
-  const { updateChangelog } = await import('./changelog.js');
-  await updateChangelog(
-    root,
-    `### Spec update (${record.retrieved})\n\n${renderReport(result.report, 'markdown')}`,
-  );
-  result.wrote.push('CHANGELOG.md');
   return result;
 }
 
-async function main(): Promise<number> {
+/**
+ * Writes every file under `staging` (inside the root, so a rename never
+ * crosses file systems), then renames each over its target. A rename that
+ * fails puts back the files already replaced: each old file is kept as a hard
+ * link (a copy where links are not allowed), so it returns as it was.
+ * `move` is `rename` but for a test that makes one fail.
+ */
+export async function replaceFiles(
+  root: string,
+  staging: string,
+  files: GeneratedFile[],
+  move: (from: string, to: string) => Promise<void> = rename,
+): Promise<void> {
+  const staged = (path: string) => join(staging, 'new', path);
+  const saved = (path: string) => join(staging, 'old', path);
+  const existed = new Set<string>();
+  for (const file of files) {
+    await mkdir(dirname(staged(file.path)), { recursive: true });
+    await writeFile(staged(file.path), file.contents);
+    await mkdir(dirname(saved(file.path)), { recursive: true });
+    if (await keep(join(root, file.path), saved(file.path))) existed.add(file.path);
+  }
+  const replaced: string[] = [];
+  try {
+    for (const file of files) {
+      await mkdir(dirname(join(root, file.path)), { recursive: true });
+      await move(staged(file.path), join(root, file.path));
+      replaced.push(file.path);
+    }
+  } catch (error) {
+    for (const path of replaced.reverse()) {
+      if (existed.has(path)) await rename(saved(path), join(root, path));
+      else await rm(join(root, path), { force: true });
+    }
+    throw error;
+  }
+}
+
+const USAGE = `usage: npm run spec:update -- <page.md | https://...> [--check-only] [--format text|markdown|json] [--timeout-ms N]
+
+Pulls the OpenAPI document out of a ChatDash docs page (a file or an http(s) URL),
+vendors it as spec/chatdash.yaml, regenerates generated/, adds the change report to
+CHANGELOG.md and prints the report.
+
+  --check-only     print the report; change no file
+  --format F       the report's form: text (default), markdown or json
+  --timeout-ms N   how long to wait for the page, in milliseconds (default 15000)
+  -h, --help       show this help
+
+Exit codes: 0 done, nothing breaking; 3 done, something breaking; 1 refused; 2 usage.
+`;
+
+/** `npm run spec:update` (scripts/bin/update-spec.ts runs it): the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const usage = (problem: string) => {
+    console.error(`spec:update: ${problem}\n${USAGE.slice(0, USAGE.indexOf('\n'))}`);
+    return 2;
+  };
   let parsed;
   try {
     parsed = parseArgs({
+      args,
       allowPositionals: true,
       options: {
         'check-only': { type: 'boolean', default: false },
         format: { type: 'string', default: 'text' },
         root: { type: 'string' },
         'timeout-ms': { type: 'string', default: '15000' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (error) {
-    console.error(`spec:update: ${(error as Error).message}`);
-    return 2;
+    // Node's text for an unknown flag ends in advice about `--` with an unclosed quote.
+    return usage(
+      (error as Error).message.replace(/\. To specify a positional argument[\s\S]*$/, ''),
+    );
   }
   const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE.trimEnd());
+    return 0;
+  }
   const timeoutMs = Number(values['timeout-ms']);
   const format = values.format as ReportFormat;
-  if (positionals.length !== 1 || !(timeoutMs > 0) || !FORMATS.includes(format)) {
-    console.error(
-      'usage: npm run spec:update -- <page.md | https://...> [--check-only] [--format text|markdown|json] [--timeout-ms N]',
+  if (positionals.length !== 1) {
+    return usage(
+      positionals.length === 0
+        ? 'no page given'
+        : `one page at a time, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(', ')}`,
     );
-    return 2;
   }
-  const result = await updateSpec({
-    root: resolve(values.root ?? repoRoot),
-    source: positionals[0] ?? '',
-    checkOnly: values['check-only'] ?? false,
-    timeoutMs,
-  });
+  if (!FORMATS.includes(format)) {
+    return usage(`--format must be text, markdown or json, got ${JSON.stringify(values.format)}`);
+  }
+  if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+    return usage(
+      `--timeout-ms must be a positive number of milliseconds, got ${JSON.stringify(values['timeout-ms'])}`,
+    );
+  }
+  let result;
+  try {
+    result = await updateSpec({
+      root: resolve(values.root ?? repoRoot),
+      source: positionals[0] ?? '',
+      checkOnly: values['check-only'] ?? false,
+      timeoutMs,
+    });
+  } catch (error) {
+    console.error(
+      `spec:update: ${error instanceof RefusedError ? error.message : String((error as Error)?.stack ?? error)}`,
+    );
+    return 1;
+  }
   console.log(renderReport(result.report, format));
   // The text report has always carried these lines on stdout; the others keep stdout for the report.
   const status = format === 'text' ? console.log : console.error;
@@ -223,14 +325,13 @@ async function main(): Promise<number> {
   return result.report.breaking ? 3 : 0;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(
-        `spec:update: ${error instanceof RefusedError ? error.message : String((error as Error)?.stack ?? error)}`,
-      );
-      process.exit(1);
-    },
-  );
+/** Keeps the file at `from` as `to`; false when there is none. */
+async function keep(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    await copyFile(from, to); // a file system without hard links
+  }
+  return true;
 }

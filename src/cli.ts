@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { createChatDashClient } from './client.js';
 import { APIError, ChatDashError, ResponseValidationError } from './errors.js';
+import { checkParams } from './options.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: chatdash get-conversation <agentId> <conversationId> [options]
@@ -65,25 +66,28 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
+const OPTIONS = {
+  'platform-id': { type: 'boolean' },
+  validate: { type: 'boolean' },
+  'base-url': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'max-retries': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
 function parseCommand(argv: string[], env: Record<string, string | undefined>) {
+  const args = joinNumberValues(argv);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: joinNumberValues(argv),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'platform-id': { type: 'boolean' },
-        validate: { type: 'boolean' },
-        'base-url': { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        'max-retries': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // Node's own text for an unknown flag ends in advice about `--` with an unclosed quote.
+    throw new UsageError(
+      (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? unknownOption(args)
+        : (error as Error).message,
+    );
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help' as const;
@@ -95,6 +99,9 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
     throw new UsageError('get-conversation needs <agentId> and <conversationId>');
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  // The client's own id checks, run here so that an id it would refuse is a
+  // usage error (exit 2) like any other bad argument, not a failed call (exit 1).
+  checkParams({ agentId, conversationId }, 'get-conversation');
   // Checked here, before a client exists, so the message names the flag, not the option.
   const timeoutMs = integer(values['timeout-ms'], '--timeout-ms', 1, 2_147_483_647);
   const maxRetries = integer(values['max-retries'], '--max-retries', 0, 10);
@@ -137,6 +144,56 @@ function joinNumberValues(argv: string[]): string[] {
     } else joined.push(arg);
   }
   return joined;
+}
+
+/** The unknown flag, named as given, with the known one it most likely meant. */
+function unknownOption(args: string[]): string {
+  const { tokens } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+    options: OPTIONS,
+  });
+  const unknown = tokens.find((t) => t.kind === 'option' && !Object.hasOwn(OPTIONS, t.name));
+  const flag = unknown?.kind === 'option' ? unknown.rawName : String(unknown);
+  if (/^--?(api-?key|key|token)$/i.test(flag)) {
+    return `unknown option "${flag}": the key is read only from CHATDASH_API_KEY`;
+  }
+  const near = flag.startsWith('--') ? nearestOption(flag.slice(2)) : undefined;
+  return `unknown option "${flag}"${near ? `; did you mean --${near}?` : ''}`;
+}
+
+/**
+ * The known long option a typo most likely meant: the same words in another
+ * spelling (`timeoutMs`, `timeout_ms`), at most two edits away (`--timout-ms`),
+ * or a part of it (`--timeout`, `--retries`).
+ */
+function nearestOption(given: string): string | undefined {
+  const name = given
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .replace(/_/g, '-')
+    .toLowerCase();
+  let best: { option: string; distance: number } | undefined;
+  for (const option of Object.keys(OPTIONS)) {
+    const distance = option.includes(name) && name.length >= 3 ? 0 : editDistance(name, option);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { option, distance };
+  }
+  return best?.option;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      row.push(Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** Plain decimal digits only: `1.5`, `1e3`, ` 5` and `0x10` are not what a user means by N. */

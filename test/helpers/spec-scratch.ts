@@ -1,10 +1,11 @@
 /**
  * Scratch checkouts for the spec:update tests: a temporary root holding copies
  * of what spec:update reads and writes, pages edited from the upstream fixture,
- * and runs of the real script (`--root`). Roots are removed after each test.
+ * and runs of the real script (`--root`), or of the npm script itself in a
+ * scratch copy of the repository. Roots are removed after each test.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,6 +33,64 @@ export async function scratch(): Promise<string> {
   return root;
 }
 
+/**
+ * A scratch copy of the repository in which `npm run` works as in a checkout:
+ * package.json and scripts/ copied, node_modules linked.
+ */
+export async function scratchRepo(): Promise<string> {
+  const root = await scratch();
+  for (const path of ['package.json', 'scripts']) {
+    await cp(join(repo, path), join(root, path), { recursive: true });
+  }
+  await symlink(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
+  return root;
+}
+
+/** `npm run -s <script> -- <args>` in `root`, as the spec-update workflow runs it. */
+export async function npmRun(root: string, script: string, args: string[]): Promise<Run> {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      npm,
+      ['run', '-s', script, '--', ...args],
+      {
+        cwd: root,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/**
+ * Every file under `paths` (by default what spec:update may write: spec/,
+ * generated/, CHANGELOG.md) with its modification time and text.
+ */
+export async function snapshot(
+  root: string,
+  paths = ['CHANGELOG.md', 'generated', 'spec'],
+): Promise<Record<string, string>> {
+  const files: string[] = [];
+  for (const path of paths) {
+    if ((await stat(join(root, path))).isFile()) {
+      files.push(path);
+      continue;
+    }
+    const entries = await readdir(join(root, path), { recursive: true, withFileTypes: true });
+    for (const entry of entries) {
+      if (entry.isFile()) files.push(join(entry.parentPath, entry.name).slice(root.length + 1));
+    }
+  }
+  const snap: Record<string, string> = {};
+  for (const file of files.sort()) {
+    const { mtimeMs } = await stat(join(root, file));
+    snap[file] = `mtime ${mtimeMs}\n${await readFile(join(root, file), 'utf8')}`;
+  }
+  return snap;
+}
+
 /** A page made from the upstream one with `edit` applied to its text (which must change it). */
 export async function page(
   root: string,
@@ -50,7 +109,7 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs a script of scripts/ (by default update-spec.ts) and returns its exit code and output. */
+/** Runs a script of scripts/ (an entry of scripts/bin/) and returns its exit code and output. */
 export async function runScript(script: string, args: string[]): Promise<Run> {
   try {
     const { stdout, stderr } = await promisify(execFile)(tsx, [join(repo, script), ...args]);
@@ -62,7 +121,7 @@ export async function runScript(script: string, args: string[]): Promise<Run> {
 }
 
 export const update = (root: string, ...args: string[]) =>
-  runScript('scripts/update-spec.ts', ['--root', root, ...args]);
+  runScript('scripts/bin/update-spec.ts', ['--root', root, ...args]);
 
 export const read = (root: string, path: string) => readFile(join(root, path), 'utf8');
 export const committed = (path: string) => readFile(join(repo, path), 'utf8');

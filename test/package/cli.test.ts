@@ -124,9 +124,9 @@ describe('chatdash get-conversation', () => {
     ['an unknown command', ['get-agent', 'a'], 'unknown command "get-agent"'],
     ['a missing conversationId', ['get-conversation', 'a'], 'needs <agentId> and <conversationId>'],
     [
-      'an unknown flag',
+      'a key given as a flag',
       ['get-conversation', 'a', 'c', '--api-key', 'x'],
-      "Unknown option '--api-key'",
+      'unknown option "--api-key": the key is read only from CHATDASH_API_KEY',
     ],
     [
       'a plain-http remote base URL',
@@ -139,6 +139,43 @@ describe('chatdash get-conversation', () => {
     expect(result.stderr).toContain(message);
     expect(result.stdout).toBe('');
   });
+
+  it.each([
+    ['--timout-ms', '5', 'unknown option "--timout-ms"; did you mean --timeout-ms?'],
+    ['--timeout', '5', 'unknown option "--timeout"; did you mean --timeout-ms?'],
+    ['--maxRetries', '1', 'unknown option "--maxRetries"; did you mean --max-retries?'],
+    ['--platform', '', 'unknown option "--platform"; did you mean --platform-id?'],
+    ['--frobnicate', '', 'unknown option "--frobnicate"'],
+    ['-x', '', 'unknown option "-x"'],
+  ])('exits 2 for the unknown flag %s, naming it in one clean line', async (flag, value, line) => {
+    mock = await startMockChatDash({ conversations: [makeConversation()] });
+    const args = ['get-conversation', 'agent_0001', 'conv_0001', flag, ...(value ? [value] : [])];
+    const result = await chatdash(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`chatdash: ${line}\nRun \`chatdash --help\` for usage.\n`);
+    expect(result.stdout).toBe('');
+    expect(mock.requests).toEqual([]);
+  });
+
+  it.each([
+    ['an agentId of ".."', ['..', 'conv_0001'], 'agentId must not be ".."'],
+    ['a conversationId of "."', ['agent_0001', '.'], 'conversationId must not be "."'],
+    [
+      'an empty conversationId',
+      ['agent_0001', ''],
+      'conversationId must be a non-empty string, got string ""',
+    ],
+  ])(
+    'exits 2 like any usage error for %s, naming it, and sends nothing',
+    async (_, ids, message) => {
+      mock = await startMockChatDash({ conversations: [makeConversation()] });
+      const result = await chatdash(['get-conversation', ...ids]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.split('\n')[0]).toBe(`chatdash: get-conversation: ${message}`);
+      expect(result.stdout).toBe('');
+      expect(mock.requests).toEqual([]);
+    },
+  );
 
   it.each([
     ['--timeout-ms', '-5', 'an integer from 1 to 2147483647'],

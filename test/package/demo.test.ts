@@ -11,7 +11,7 @@ const repo = resolve(import.meta.dirname, '../..');
 function startDemo() {
   const child = spawn(
     process.execPath,
-    [join(repo, 'node_modules/tsx/dist/cli.mjs'), 'scripts/demo.ts', '--skip-build'],
+    [join(repo, 'node_modules/tsx/dist/cli.mjs'), 'scripts/bin/demo.ts', '--skip-build'],
     {
       cwd: repo,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { generate } from '../../scripts/generate.js';
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, '../..');
 const tsx = join(repo, 'node_modules/.bin/tsx');
-const script = join(repo, 'scripts/generate.ts');
+const script = join(repo, 'scripts/bin/generate.ts');
 
 const roots: string[] = [];
 afterEach(async () => {

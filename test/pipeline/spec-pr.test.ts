@@ -23,7 +23,7 @@ async function workflow(edit?: (text: string) => string) {
   const report = join(root, 'report.json');
   await writeFile(report, updated.stdout);
   const out = join(root, 'pr');
-  const pr = await runScript('scripts/spec-pr.ts', [
+  const pr = await runScript('scripts/bin/spec-pr.ts', [
     '--report',
     report,
     '--exit-code',
@@ -87,7 +87,7 @@ describe('spec:pr (the pull request the spec-update workflow opens)', () => {
       const root = await scratch();
       await writeFile(join(root, 'report.json'), '');
       const out = join(root, 'pr');
-      const pr = await runScript('scripts/spec-pr.ts', [
+      const pr = await runScript('scripts/bin/spec-pr.ts', [
         '--report',
         join(root, 'report.json'),
         '--exit-code',

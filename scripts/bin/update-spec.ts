@@ -1,0 +1,5 @@
+// `npm run spec:update`: esbuild bundles this file into .cache/update-spec.mjs and node runs it.
+// Only an entry file reads process.argv: the modules it bundles never run a `main` of their own.
+import { main } from '../update-spec.js';
+
+process.exitCode = await main(process.argv.slice(2));

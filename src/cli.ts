@@ -10,7 +10,7 @@
  * Exit codes: 0 done, 1 the call failed, 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { createChatDashClient } from './client.js';
+import { createChatDashClient } from './index.js';
 import { APIError, ChatDashError, ResponseValidationError } from './errors.js';
 import { checkParams } from './options.js';
 import { VERSION } from './version.js';
@@ -197,6 +197,8 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Plain decimal digits only: `1.5`, `1e3`, ` 5` and `0x10` are not what a user means by N. */
+// Not the shared `integer` rule: a flag's value is text as typed, so the message quotes
+// it as typed (`got "1e3"`), where the library's rule names a value's type (`got string "1e3"`).
 function integer(value: string | undefined, flag: string, min: number, max: number) {
   if (value === undefined) return undefined;
   const n = /^-?\d+$/.test(value) ? Number(value) : NaN;

@@ -81,6 +81,9 @@ export class Redactor {
     for (const name of Object.getOwnPropertyNames(value)) {
       if (value instanceof Error && (name === 'message' || name === 'stack' || name === 'name'))
         continue;
+      // An array's length is not redefinable (the copy has its own): copying it threw a bare
+      // TypeError for any error holding an array, e.g. the AggregateError fetch gives for localhost.
+      if (Array.isArray(value) && name === 'length') continue;
       let item: unknown;
       try {
         item = (value as Record<string, unknown>)[name];

@@ -45,6 +45,27 @@ describe('the exchange', () => {
     expect((error.cause as Error).message).toBe('fetch failed');
   });
 
+  it('sanitizes a transport error that holds an array, such as an AggregateError of refused addresses', async () => {
+    const refused = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+    const cause = Object.assign(new AggregateError([refused('::1'), refused('127.0.0.1')]), {
+      code: 'ECONNREFUSED',
+      key: apiKey,
+    });
+    const { call } = makeCall({
+      fetch: () => Promise.reject(new TypeError('fetch failed', { cause })),
+    });
+    const error = await failure(exchange(call));
+    expect(error).toBeInstanceOf(APIConnectionError);
+    expect(error.message).toBe(`Connection error: GET ${call.url}: ECONNREFUSED`);
+    const copied = (error.cause as { cause: { errors: Error[] } }).cause.errors;
+    expect(copied.map((e) => e.message)).toEqual([
+      'connect ECONNREFUSED ::1',
+      'connect ECONNREFUSED 127.0.0.1',
+    ]);
+    expect(inspect(error, { showHidden: true, depth: 10 })).not.toContain(apiKey);
+  });
+
   it('reads a 2xx body only up to maxResponseBytes', async () => {
     const { call } = makeCall({
       fetch: async () => new Response(JSON.stringify(conversation)),

@@ -138,8 +138,10 @@ async function viaMiddleware(call: Call): Promise<Response> {
     const result = await own(call, 'onResponse', () =>
       m.onResponse!({ ...base, request, response: seen }),
     );
+    // Handing back the response it was given changes nothing; with `createUndiciFetch`
+    // that response is a light one, not `instanceof Response`.
     if (result instanceof Response) response = result;
-    else if (result)
+    else if (result && result !== seen)
       throw own.error(call, 'onResponse', new TypeError('must return a Response or nothing'));
   }
   return response;

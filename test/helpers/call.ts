@@ -6,7 +6,12 @@
  */
 import type { BudgetNumbers } from '../../src/coordination/budget.js';
 import type { Clock } from '../../src/coordination/clock.js';
-import { OPEN_SCOPE, type Scope } from '../../src/coordination/coordinator.js';
+import {
+  OPEN_SCOPE,
+  type BreakerNumbers,
+  type RateNumbers,
+  type Scope,
+} from '../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../src/coordination/memory.js';
 import type { CallSettings } from '../../src/options.js';
 import type { Call, ClientContext, Outcome } from '../../src/pipeline.js';
@@ -44,6 +49,8 @@ export interface CallOptions {
   onValidationIssue?: (report: ValidationReport) => void;
   logLevel?: LogLevel;
   budget?: BudgetNumbers | false;
+  rateLimit?: RateNumbers | false;
+  circuitBreaker?: BreakerNumbers | false;
 }
 
 export interface Harness {
@@ -71,8 +78,8 @@ export function makeCall(options: CallOptions = {}): Harness {
   const log = new Log(options.logLevel ?? 'debug', logger, redactor);
   const scope = coordinator[OPEN_SCOPE](origin, apiKey, {
     budget: options.budget ?? false,
-    rateLimit: false,
-    circuitBreaker: false,
+    rateLimit: options.rateLimit ?? false,
+    circuitBreaker: options.circuitBreaker ?? false,
     log,
   });
   const headers = { Accept: 'application/json', Authorization: apiKey };

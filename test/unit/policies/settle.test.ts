@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type {
-  APIError} from '../../../src/errors.js';
+import type { APIError } from '../../../src/errors.js';
 import {
   AuthenticationError,
   BadRequestError,

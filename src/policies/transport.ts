@@ -38,10 +38,16 @@ export async function exchange(call: Call): Promise<Outcome> {
   return settle(call, response, body);
 }
 
-function send(call: Call, url: string, headers = call.headers, signal = call.attemptSignal) {
+function send(
+  call: Call,
+  url: string,
+  headers = call.headers,
+  signal = call.attemptSignal,
+  method = 'GET',
+) {
   // The key must never reach another origin: a 3xx is an APIError, not followed.
   return call.client.fetch(url, {
-    method: 'GET',
+    method,
     headers,
     ...(signal ? { signal } : {}),
     redirect: 'manual',
@@ -85,12 +91,13 @@ async function viaMiddleware(call: Call): Promise<Response> {
     options: { ...OPTIONS, baseUrl: new URL(call.url).origin },
   };
   const list = client.middleware;
+  // As in openapi-fetch, a falsy result is "no change" (`cond && new Request(...)` is a common form).
   for (const m of list) {
     if (typeof m.onRequest !== 'function') continue;
     const result = await own(call, 'onRequest', () => m.onRequest!({ ...base, request }));
     if (result instanceof Response) return result;
     if (result instanceof Request) request = result;
-    else if (result !== undefined)
+    else if (result)
       throw own.error(
         call,
         'onRequest',
@@ -99,7 +106,13 @@ async function viaMiddleware(call: Call): Promise<Response> {
   }
   let response: Response | undefined;
   try {
-    response = await send(call, request.url, Object.fromEntries(request.headers), request.signal);
+    response = await send(
+      call,
+      request.url,
+      Object.fromEntries(request.headers),
+      request.signal,
+      request.method,
+    );
   } catch (error) {
     let current: unknown = error;
     for (const m of [...list].reverse()) {
@@ -112,7 +125,7 @@ async function viaMiddleware(call: Call): Promise<Response> {
         break;
       }
       if (result instanceof Error) current = result;
-      else if (result !== undefined)
+      else if (result as unknown)
         throw own.error(
           call,
           'onError',
@@ -127,8 +140,10 @@ async function viaMiddleware(call: Call): Promise<Response> {
     const result = await own(call, 'onResponse', () =>
       m.onResponse!({ ...base, request, response: seen }),
     );
+    // Handing back the response it was given changes nothing; with `createUndiciFetch`
+    // that response is a light one, not `instanceof Response`.
     if (result instanceof Response) response = result;
-    else if (result !== undefined)
+    else if (result && result !== seen)
       throw own.error(call, 'onResponse', new TypeError('must return a Response or nothing'));
   }
   return response;

@@ -131,3 +131,43 @@ export const edits = {
   costBecomesString: (t: string) => t.replace(/(\n {8}cost:\n {10}type: )number/, '$1string'),
   closedStatusAdded: (t: string) => t.replace('- human\n', '- human\n            - closed\n'),
 };
+
+/**
+ * A scratch checkout that can regenerate and type-check the client itself:
+ * sources, spec, generator and configs copied, node_modules linked, and a
+ * tsconfig (`tsconfig.src.json`) covering only src/ and generated/, so what
+ * fails is the package, not its tests.
+ */
+export async function sourceCheckout(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'chatdash-typed-'));
+  dirs.push(root);
+  for (const path of [
+    'src',
+    'generated',
+    'spec',
+    'scripts',
+    'tsconfig.json',
+    'redocly.yaml',
+    'package.json',
+    '.prettierrc.json',
+  ]) {
+    await cp(join(repo, path), join(root, path), { recursive: true });
+  }
+  await symlink(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
+  await writeFile(
+    join(root, 'tsconfig.src.json'),
+    JSON.stringify({ extends: './tsconfig.json', include: ['src', 'generated'] }),
+  );
+  return root;
+}
+
+/** Runs a command in `cwd` and returns its exit code and output, whether it fails or not. */
+export async function runIn(cwd: string, file: string, args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(file, args, { cwd });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}

@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+  InternalServerError,
+} from '../../../src/errors.js';
+import { run } from '../../../src/pipeline.js';
+import {
+  deadline,
+  isFinal,
+  markFinal,
+  startDeadline,
+  timeLeft,
+  wait,
+} from '../../../src/policies/deadline.js';
+import { pause } from '../../../src/policies/pause.js';
+import { apiKey, failure, makeCall, outcome } from '../../helpers/call.js';
+
+beforeEach(() => void vi.useFakeTimers());
+afterEach(() => void vi.useRealTimers());
+
+const clock = () => Date.now();
+
+describe('the deadline', () => {
+  it('starts on the client clock when the call starts, and is absent without deadlineMs', () => {
+    const timed = makeCall({ clock, settings: { deadlineMs: 1_500 } }).call;
+    startDeadline(timed);
+    expect(timed.deadlineAt).toBe(Date.now() + 1_500);
+    vi.advanceTimersByTime(400);
+    expect(timeLeft(timed)).toBe(1_100);
+
+    const open = makeCall({ clock }).call;
+    startDeadline(open);
+    expect(open.deadlineAt).toBeUndefined();
+    expect(timeLeft(open)).toBe(Infinity);
+  });
+
+  it('refuses a wait that would end past it at once, instead of waiting only to fail', async () => {
+    const { call } = makeCall({ clock, settings: { deadlineMs: 300 } });
+    startDeadline(call);
+    const before = Date.now();
+    const last = new InternalServerError(500, new Headers(), {}, '500', {
+      url: call.url,
+      attempts: [],
+    });
+    const error = await failure(wait(call, 500, last));
+    expect(Date.now()).toBe(before);
+    expect(error).toBeInstanceOf(APIConnectionTimeoutError);
+    expect(error.message).toBe(`Request exceeded its deadline of 300 ms: GET ${call.url}`);
+    expect(error.cause).toBe(last);
+    expect(isFinal(error)).toBe(true);
+  });
+
+  it('waits out a wait that ends before it', async () => {
+    const { call } = makeCall({ clock, settings: { deadlineMs: 300 } });
+    startDeadline(call);
+    let done = false;
+    const waited = wait(call, 250).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(249);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await waited;
+    expect(done).toBe(true);
+  });
+
+  it('refuses a rate-limit pause that would end past it, sending nothing', async () => {
+    const { call, scope } = makeCall({ clock, settings: { deadlineMs: 300 } });
+    startDeadline(call);
+    scope.pause(500);
+    const next = vi.fn(async () => outcome(call));
+    const error = await failure(pause(call, next));
+    expect(error).toBeInstanceOf(APIConnectionTimeoutError);
+    expect(error.message).toContain('exceeded its deadline of 300 ms');
+    expect(next).not.toHaveBeenCalled();
+  });
+});
+
+describe('the deadline step', () => {
+  it('sends while time is left', async () => {
+    const { call } = makeCall({ clock, settings: { deadlineMs: 1_000 } });
+    startDeadline(call);
+    const next = vi.fn(async () => outcome(call));
+    await expect(run([deadline], call, next)).resolves.toMatchObject({ text: '{"_id":"conv_1"}' });
+    expect(next).toHaveBeenCalledOnce();
+  });
+
+  it('sends no attempt once the deadline has passed, with a final error that is not retried', async () => {
+    const { call } = makeCall({ clock, settings: { deadlineMs: 1_000 } });
+    startDeadline(call);
+    vi.advanceTimersByTime(1_000);
+    const next = vi.fn(async () => outcome(call));
+    const error = await failure(run([deadline], call, next));
+    expect(error).toBeInstanceOf(APIConnectionTimeoutError);
+    expect(error.message).toBe(`Request exceeded its deadline of 1000 ms: GET ${call.url}`);
+    expect(isFinal(error)).toBe(true);
+    expect(next).not.toHaveBeenCalled();
+  });
+
+  it('sends no attempt after the caller aborted; the reason is kept without the key', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error(`stop ${apiKey}`));
+    const { call } = makeCall({ clock, settings: { signal: controller.signal } });
+    const next = vi.fn(async () => outcome(call));
+    const error = await failure(run([deadline], call, next));
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect((error.cause as Error).message).toBe('stop [redacted]');
+    expect(next).not.toHaveBeenCalled();
+  });
+
+  it('marks an error final only when asked', () => {
+    const plain = new Error('x');
+    expect(isFinal(plain)).toBe(false);
+    expect(markFinal(plain)).toBe(plain);
+    expect(isFinal(plain)).toBe(true);
+    expect(isFinal(undefined)).toBe(false);
+  });
+});

@@ -104,17 +104,5 @@ export const exampleConversation = {
   mistunderstoodQueries: [{ question: 'what?' }],
 };
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
+/** The mock server's way of answering JSON, so the fault tests' servers answer alike. */
+export { sendJson } from '../../src/send-json.js';

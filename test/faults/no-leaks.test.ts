@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { runFixture } from '../helpers/child.js';
-import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
+import { httpServer, sendJson } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 
 describe('resource hygiene', () => {
   it('lets a process that made 1,000 calls (successes, 500s, retries, timeouts, aborts) exit by itself', async () => {
     const server = await httpServer((req, res) => {
       const kind = req.url?.split('/')[2];
-      if (kind === 'ok') sendJson(res, 200, exampleConversation);
+      if (kind === 'ok') sendJson(res, 200, makeConversation());
       else if (kind === 'fail') sendJson(res, 500, { error: 'boom' });
       else if (kind === 'retry') sendJson(res, 503, {}, { 'retry-after-ms': '1' });
       // 'slow' and 'abort' never answer: the client must give up and clean up.

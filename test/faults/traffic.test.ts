@@ -21,7 +21,8 @@ import {
   type GetConversationParams,
 } from '../helpers/transport.js';
 import { runFixture } from '../helpers/child.js';
-import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 import { collect, failure, sleep, timed, until } from '../helpers/settle.js';
 
 const apiKey = 'ck_traffic_test_key';
@@ -52,7 +53,7 @@ function client(baseUrl: string, options: ChatDashClientOptions = {}) {
 /** The conversation whose `_id` is the requested conversationId, so order can be checked. */
 function echo(req: IncomingMessage, res: ServerResponse) {
   const id = decodeURIComponent(req.url!.split('?')[0]!.split('/').pop()!);
-  sendJson(res, 200, { ...exampleConversation, _id: id });
+  sendJson(res, 200, makeConversation({ _id: id }));
 }
 
 const ids = (n: number): GetConversationParams[] =>
@@ -85,7 +86,7 @@ describe('retry budget', () => {
       if (mode === 'down' || (mode === 'flaky' && !flakyFailed)) {
         flakyFailed = mode === 'flaky';
         sendJson(res, 503, {}, noWait);
-      } else sendJson(res, 200, exampleConversation);
+      } else sendJson(res, 200, makeConversation());
     });
     const chatdash = client(server.baseUrl);
     for (let i = 0; i < 50; i++) await failure(chatdash.getConversation(params));
@@ -204,7 +205,7 @@ describe('shared rate-limit pause', () => {
     const server = await httpServer((_, res, attempt) => {
       arrivals.push(performance.now());
       if (attempt === 0) sendJson(res, 503, {}, { 'retry-after-ms': '600' });
-      else sendJson(res, 200, exampleConversation);
+      else sendJson(res, 200, makeConversation());
     });
     const chatdash = client(server.baseUrl);
     const first = chatdash.getConversation(params);
@@ -234,7 +235,7 @@ describe('shared rate-limit pause', () => {
     const server = await httpServer((_, res, attempt) => {
       if (attempt === 0) sendJson(res, 500, {}, { 'retry-after-ms': '5000' });
       else if (attempt === 1) sendJson(res, 429, {}, { 'retry-after': '120' });
-      else sendJson(res, 200, exampleConversation);
+      else sendJson(res, 200, makeConversation());
     });
     const chatdash = client(server.baseUrl, { maxRetries: 0 });
     await expect(chatdash.getConversation(params)).rejects.toBeInstanceOf(InternalServerError);
@@ -479,12 +480,12 @@ describe('dedupe', () => {
       Array.from({ length: 10 }, () => chatdash.getConversation(params)),
     );
     expect(server.requests).toHaveLength(1);
-    expect(results[0]).toEqual({ ...exampleConversation, _id: 'conv_1' });
+    expect(results[0]).toEqual(makeConversation({ _id: 'conv_1' }));
     results[0]!.status = 'human';
     (results[0]!.evaluation as { reason: string }).reason = 'changed';
     results[0]!.mistunderstoodQueries!.push({ question: 'added' });
     for (const other of results.slice(1))
-      expect(other).toEqual({ ...exampleConversation, _id: 'conv_1' });
+      expect(other).toEqual(makeConversation({ _id: 'conv_1' }));
   });
 
   it('sends one request per distinct params, and again once the shared one has settled', async () => {

@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { sendJson } from './send-json.js';
 import type { Conversation } from './types.js';
 
 export type { Conversation } from './types.js';
@@ -240,20 +241,20 @@ function failureHeaders(failure: {
   return { 'retry-after-ms': String(retryAfterMs), ...headers };
 }
 
+/**
+ * Each answer carries an `x-request-id`, so a caller's errors and logs have a
+ * `requestId` to show; `headers` may replace it.
+ */
 function send(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
+  sendJson(res, status, body, {
     'x-request-id': `mock_${Math.random().toString(36).slice(2, 10)}`,
     ...headers,
   });
-  res.end(text);
 }
 
 function safeDecode(segment: string): string {

@@ -16,11 +16,12 @@ import {
   ResponseValidationError,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 
 const apiKey = 'ck_fault_test_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
-const okBody = JSON.stringify(exampleConversation);
+const okBody = JSON.stringify(makeConversation());
 const okResponse = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(okBody)}\r\nconnection: close\r\n\r\n${okBody}`;
 
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
@@ -57,7 +58,7 @@ describe('connection faults', () => {
       else socket.end(okResponse);
     });
     await expect(client(server.baseUrl).getConversation(params)).resolves.toEqual(
-      exampleConversation,
+      makeConversation(),
     );
     expect(server.requests).toHaveLength(2);
   });
@@ -113,10 +114,10 @@ describe('error statuses', () => {
     const server = await httpServer((_, res, attempt) =>
       attempt === 0
         ? sendJson(res, 503, { error: 'busy' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     await expect(client(server.baseUrl).getConversation(params)).resolves.toEqual(
-      exampleConversation,
+      makeConversation(),
     );
     expect(server.requests).toHaveLength(2);
   });
@@ -134,10 +135,10 @@ describe('error statuses', () => {
     const server = await httpServer((_, res, attempt) =>
       attempt === 0
         ? sendJson(res, status, {}, { 'retry-after-ms': '10' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     await expect(client(server.baseUrl).getConversation(params)).resolves.toEqual(
-      exampleConversation,
+      makeConversation(),
     );
     expect(server.requests).toHaveLength(2);
   });
@@ -188,10 +189,10 @@ describe('Retry-After', () => {
     const server = await httpServer((_, res, attempt) =>
       attempt === 0
         ? sendJson(res, 429, {}, { 'retry-after': '1' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     const { value, seconds } = await timed(client(server.baseUrl).getConversation(params));
-    expect(value).toEqual(exampleConversation);
+    expect(value).toEqual(makeConversation());
     expect(seconds).toBeGreaterThanOrEqual(0.9);
     expect(seconds).toBeLessThan(2.5);
     expect(server.requests).toHaveLength(2);
@@ -201,7 +202,7 @@ describe('Retry-After', () => {
     const server = await httpServer((_, res, attempt) =>
       attempt === 0
         ? sendJson(res, 503, {}, { 'retry-after': new Date(Date.now() + 2_000).toUTCString() })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     // An HTTP date has 1 s resolution, so the wait is between 1 and 2 s.
     const { seconds } = await timed(client(server.baseUrl).getConversation(params));
@@ -213,10 +214,10 @@ describe('Retry-After', () => {
     const server = await httpServer((_, res, attempt) =>
       attempt === 0
         ? sendJson(res, 429, {}, { 'retry-after': '120' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     const { value, seconds } = await timed(client(server.baseUrl).getConversation(params));
-    expect(value).toEqual(exampleConversation);
+    expect(value).toEqual(makeConversation());
     // First backoff: 0.5 s less up to 25 % jitter.
     expect(seconds).toBeGreaterThanOrEqual(0.35);
     expect(seconds).toBeLessThan(2.5);
@@ -267,14 +268,14 @@ describe('timeouts', () => {
     });
     await expect(
       client(server.baseUrl, { timeoutMs: 200 }).getConversation(params),
-    ).resolves.toEqual(exampleConversation);
+    ).resolves.toEqual(makeConversation());
     expect(server.requests).toHaveLength(2);
   });
 });
 
 describe('aborts', () => {
   it('rejects at once and sends nothing when the signal is already aborted', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const error = await failure(
       client(server.baseUrl).getConversation(params, { signal: AbortSignal.abort() }),
     );
@@ -325,7 +326,7 @@ describe('aborts', () => {
 
 describe('redirects', () => {
   it('does not follow a 302 to another origin: the other origin never sees a request or the key', async () => {
-    const other = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const other = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const server = await httpServer((_, res) => {
       res.writeHead(302, { location: `${other.baseUrl}/steal` });
       res.end();

@@ -19,7 +19,8 @@ import {
   type ChatDashClientOptions,
   transport,
 } from '../helpers/transport.js';
-import { exampleConversation, httpServer, tcpServer } from '../helpers/servers.js';
+import { httpServer, tcpServer } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 
 const apiKey = 'ck_hostile_test_key';
 const params = { agentId: 'a1', conversationId: 'c1' };
@@ -39,10 +40,9 @@ async function outcome(promise: Promise<unknown>): Promise<Error> {
 
 /** A JSON object body of exactly `size` bytes: the example conversation padded in a `note`. */
 function bodyOfSize(size: number): Buffer {
-  const base = JSON.stringify({ ...exampleConversation, note: '' });
-  return Buffer.from(
-    JSON.stringify({ ...exampleConversation, note: 'x'.repeat(size - base.length) }),
-  );
+  // In bytes: the conversation's summary has a character that UTF-8 writes in three.
+  const base = Buffer.byteLength(JSON.stringify(makeConversation({ note: '' })));
+  return Buffer.from(JSON.stringify(makeConversation({ note: 'x'.repeat(size - base) })));
 }
 
 /** One call from a child process with a 256 MB heap: its outcome and peak RSS. */
@@ -127,7 +127,7 @@ describe('maxResponseBytes', () => {
     const limit = 4_096;
     const chatdash = client(server.baseUrl, { maxResponseBytes: limit });
     size = limit;
-    await expect(chatdash.getConversation(params)).resolves.toMatchObject({ _id: 'conv_1' });
+    await expect(chatdash.getConversation(params)).resolves.toMatchObject({ _id: 'conv_0001' });
     size = limit + 1;
     const error = await outcome(chatdash.getConversation(params));
     expect(error).toBeInstanceOf(ResponseValidationError);
@@ -147,7 +147,7 @@ describe('maxResponseBytes', () => {
     await expect(chatdash.getConversation(params)).rejects.toBeInstanceOf(ResponseValidationError);
     await expect(
       chatdash.getConversation(params, { maxResponseBytes: 2_000 }),
-    ).resolves.toMatchObject({ _id: 'conv_1' });
+    ).resolves.toMatchObject({ _id: 'conv_0001' });
   });
 
   it('refuses a Content-Length over the limit before reading the body', async () => {

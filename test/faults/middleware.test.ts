@@ -3,6 +3,7 @@
  * answer instead of the server or to replace its answer, and held to the same
  * bounds, validation, typed errors and secrecy as the server itself.
  */
+import { makeConversation } from '../../src/testing.js';
 import { inspect } from 'node:util';
 import type { Middleware } from 'openapi-fetch';
 import { describe, expect, it, vi } from 'vitest';
@@ -15,7 +16,7 @@ import {
   transport,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
+import { httpServer, sendJson } from '../helpers/servers.js';
 
 const apiKey = 'ck_middleware_fault_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -52,7 +53,7 @@ async function refusedUrl(): Promise<string> {
 describe(`middleware (${transport})`, () => {
   it('runs on every attempt: a retry is seen by onRequest and onResponse twice', async () => {
     const server = await httpServer((_req, res, attempt) =>
-      attempt === 0 ? sendJson(res, 500, {}, retryNow) : sendJson(res, 200, exampleConversation),
+      attempt === 0 ? sendJson(res, 500, {}, retryNow) : sendJson(res, 200, makeConversation()),
     );
     const onRequest = vi.fn<NonNullable<Middleware['onRequest']>>();
     const statuses: number[] = [];
@@ -63,14 +64,14 @@ describe(`middleware (${transport})`, () => {
     const value = await client(server.baseUrl, { middleware: [middleware] }).getConversation(
       params,
     );
-    expect(value).toEqual(exampleConversation);
+    expect(value).toEqual(makeConversation());
     expect(server.requests).toHaveLength(2);
     expect(onRequest).toHaveBeenCalledTimes(2);
     expect(statuses).toEqual([500, 200]);
   });
 
   it('sends the Request an onRequest returns: the server sees its header, and the key as before', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const middleware: Middleware = {
       onRequest: ({ request }) => {
         const headers = new Headers(request.headers);
@@ -87,7 +88,7 @@ describe(`middleware (${transport})`, () => {
 
   it('uses a Response an onRequest returns as the answer: nothing is sent', async () => {
     const server = await httpServer((_req, res) => sendJson(res, 500, {}));
-    const cached = { ...exampleConversation, name: 'from cache' };
+    const cached = { ...makeConversation(), name: 'from cache' };
     const middleware: Middleware = { onRequest: () => jsonResponse(200, cached) };
     const value = await client(server.baseUrl, { middleware: [middleware] }).getConversation(
       params,
@@ -100,28 +101,28 @@ describe(`middleware (${transport})`, () => {
     const server = await httpServer((_req, res) => sendJson(res, 500, {}, retryNow));
     const middleware: Middleware = {
       onResponse: ({ response }) =>
-        response.status === 500 ? jsonResponse(200, exampleConversation) : undefined,
+        response.status === 500 ? jsonResponse(200, makeConversation()) : undefined,
     };
     const value = await client(server.baseUrl, { middleware: [middleware] }).getConversation(
       params,
     );
-    expect(value).toEqual(exampleConversation);
+    expect(value).toEqual(makeConversation());
     expect(server.requests).toHaveLength(1);
   });
 
   it('changes nothing when an onResponse returns the response it was given', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const middleware: Middleware = { onResponse: ({ response }) => response };
     const value = await client(server.baseUrl, { middleware: [middleware] }).getConversation(
       params,
     );
-    expect(value).toEqual(exampleConversation);
+    expect(value).toEqual(makeConversation());
   });
 
   it('holds a replacement body to maxResponseBytes', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const middleware: Middleware = {
-      onResponse: () => jsonResponse(200, { ...exampleConversation, note: 'x'.repeat(5_000) }),
+      onResponse: () => jsonResponse(200, { ...makeConversation(), note: 'x'.repeat(5_000) }),
     };
     const error = await failure(
       client(server.baseUrl, { middleware: [middleware], maxResponseBytes: 1_000 }).getConversation(
@@ -135,7 +136,7 @@ describe(`middleware (${transport})`, () => {
   });
 
   it('refuses a replacement body that is not JSON', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const middleware: Middleware = {
       onResponse: () => new Response('{"_id": "conv_1",', { status: 200 }),
     };
@@ -147,7 +148,7 @@ describe(`middleware (${transport})`, () => {
   });
 
   it('gives the typed error for a replacement status: a 200 replaced by a 404 is NotFoundError', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const middleware: Middleware = {
       onResponse: () => jsonResponse(404, { error: 'hidden by middleware' }),
     };
@@ -160,9 +161,9 @@ describe(`middleware (${transport})`, () => {
   });
 
   it('validates a body a middleware supplies when validateResponses is true', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const middleware: Middleware = {
-      onRequest: () => jsonResponse(200, { ...exampleConversation, status: 'closed' }),
+      onRequest: () => jsonResponse(200, { ...makeConversation(), status: 'closed' }),
     };
     const error = await failure(
       client(server.baseUrl, { middleware: [middleware], validateResponses: true }).getConversation(
@@ -192,11 +193,11 @@ describe(`middleware (${transport})`, () => {
   });
 
   it('uses a Response onError returns as the answer', async () => {
-    const middleware: Middleware = { onError: () => jsonResponse(200, exampleConversation) };
+    const middleware: Middleware = { onError: () => jsonResponse(200, makeConversation()) };
     const value = await client(await refusedUrl(), { middleware: [middleware] }).getConversation(
       params,
     );
-    expect(value).toEqual(exampleConversation);
+    expect(value).toEqual(makeConversation());
   });
 
   it('replaces the error with an Error onError returns: still APIConnectionError, its cause a sanitized copy', async () => {
@@ -239,7 +240,7 @@ describe(`middleware (${transport})`, () => {
   });
 
   it('refuses bad middleware at creation, naming middleware[i] and sending nothing', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const bad: [unknown, RegExp][] = [
       [{ onRequest: () => undefined }, /must be an array, got/],
       [

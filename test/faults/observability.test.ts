@@ -20,13 +20,14 @@ import {
   type ValidationReport,
   VERSION,
 } from '../helpers/transport.js';
-import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 
 // Made up for this test. `"` and `\` make its JSON-escaped form differ from the raw one.
 const KEY = 'ck_obs_"quoted\\secret_7c1e';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const path = '/agents/agent_1/conversations/conv_1';
-const okBody = JSON.stringify(exampleConversation);
+const okBody = JSON.stringify(makeConversation());
 const okResponse = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(okBody)}\r\nconnection: close\r\n\r\n${okBody}`;
 const LEVELS: LogLevel[] = ['off', 'error', 'warn', 'info', 'debug'];
 
@@ -114,7 +115,7 @@ describe('log lines', () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt === 0
         ? sendJson(res, 503, { error: 'busy' }, { 'retry-after-ms': '10', 'x-request-id': 'r-1' })
-        : sendJson(res, 200, exampleConversation, { 'x-request-id': 'r-2' }),
+        : sendJson(res, 200, makeConversation(), { 'x-request-id': 'r-2' }),
     );
     const log = recorder();
     const headers = { 'X-Team': 'billing', 'x-request-id': 'caller-7', 'Content-Type': 'text/x' };
@@ -170,7 +171,7 @@ describe('log lines', () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt < 2
         ? sendJson(res, 503, {}, { 'retry-after-ms': '20', 'x-request-id': `r-${attempt}` })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     const log = recorder();
     await client(server.baseUrl, { logLevel: 'info', logger: log.logger }).getConversation(params);
@@ -257,7 +258,7 @@ describe('log lines', () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt === 0
         ? sendJson(res, 503, {}, { 'retry-after-ms': '0' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     const log = recorder();
     const { attempts } = await client(server.baseUrl, {
@@ -281,7 +282,7 @@ describe('log lines', () => {
   );
 
   it('takes its level from CHATDASH_LOG, and logLevel wins over it', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     vi.stubEnv('CHATDASH_LOG', 'debug');
     const fromEnv = recorder();
     await client(server.baseUrl, { logger: fromEnv.logger }).getConversation(params);
@@ -297,7 +298,7 @@ describe('log lines', () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt === 0
         ? sendJson(res, 429, {}, { 'retry-after-ms': '5' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const info = vi.spyOn(console, 'info').mockImplementation(() => {});
@@ -337,7 +338,7 @@ describe('log lines', () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt === 0
         ? sendJson(res, 429, {}, { 'retry-after-ms': '5' })
-        : sendJson(res, 200, { ...exampleConversation, status: 'closed' }),
+        : sendJson(res, 200, { ...makeConversation(), status: 'closed' }),
     );
     const unhandled = await unhandledRejections(async () => {
       for (const method of [throwing, rejecting]) {
@@ -363,7 +364,7 @@ describe('the key in log lines', () => {
         if (attempt === 0)
           sendJson(res, 429, { error: `slow down ${key}` }, { ...echo, 'retry-after-ms': '5' });
         else if (req.url?.includes('missing')) sendJson(res, 404, { error: key }, echo);
-        else sendJson(res, 200, { ...exampleConversation, status: key, [key]: key }, echo);
+        else sendJson(res, 200, { ...makeConversation(), status: key, [key]: key }, echo);
       });
       const log = recorder();
       const reports: ValidationReport[] = [];
@@ -400,7 +401,7 @@ describe('the key in log lines', () => {
     },
   );
   it('redacts a header the caller set that carries the key, such as x-request-id, in the debug line', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const log = recorder();
     await client(server.baseUrl, {
       logLevel: 'debug',
@@ -418,7 +419,7 @@ describe('attempts', () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt === 0
         ? sendJson(res, 503, {}, { 'retry-after-ms': '150' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     const started = performance.now();
     const { attempts } = await client(server.baseUrl).getConversationWithResponse(params);
@@ -518,7 +519,7 @@ describe('attempts', () => {
     // A timer can fire up to 1 ms early by Date.now(): ~3 % of such waits were once mislabelled.
     const server = await httpServer((req, res) =>
       req.url?.includes('retried') && server.requests.filter((r) => r.url === req.url).length > 1
-        ? sendJson(res, 200, exampleConversation)
+        ? sendJson(res, 200, makeConversation())
         : sendJson(res, 503, {}, { 'retry-after-ms': '2' }),
     );
     const shared = client(server.baseUrl, { logLevel: 'off', retryBudget: false });
@@ -537,7 +538,7 @@ describe('attempts', () => {
     const server = await httpServer((req, res, attempt) =>
       attempt === 0
         ? sendJson(res, 429, {}, { 'retry-after-ms': '400' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     let paused = () => {};
     const pause = new Promise<void>((resolve) => (paused = resolve));
@@ -554,7 +555,7 @@ describe('attempts', () => {
 });
 
 describe("validateResponses: 'report'", () => {
-  const badBody = { ...exampleConversation, status: 'closed', createdAt: 'yesterday', read: 'no' };
+  const badBody = { ...makeConversation(), status: 'closed', createdAt: 'yesterday', read: 'no' };
 
   it('resolves with the body, reports every issue with its JSON pointer, the URL, status and request id, and logs one warn', async () => {
     const server = await httpServer((_req, res) =>
@@ -597,7 +598,7 @@ describe("validateResponses: 'report'", () => {
   });
 
   it('reports nothing and logs nothing for a body that matches', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const log = recorder();
     const onValidationIssue = vi.fn();
     const options = { validateResponses: 'report', onValidationIssue, logger: log.logger } as const;

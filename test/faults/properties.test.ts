@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChatDashError, createChatDashClient } from '../helpers/transport.js';
-import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 
 const apiKey = 'ck_property_key';
 
@@ -43,7 +44,7 @@ const acceptedId = anyId.filter((id) => id !== '.' && id !== '..');
 
 describe('ids on the wire', () => {
   it('any accepted ids stay one path segment each and decode back to themselves', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const chatdash = createChatDashClient({
       apiKey,
       baseUrl: `${server.baseUrl}/v1/public`,
@@ -68,7 +69,7 @@ describe('ids on the wire', () => {
   });
 
   it('"." and ".." are rejected before anything is sent, whatever the other id is', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const chatdash = createChatDashClient({ apiKey, baseUrl: server.baseUrl });
     await fc.assert(
       fc.asyncProperty(
@@ -121,7 +122,7 @@ describe('any response', () => {
     const bodies = fc.oneof(
       fc.uint8Array({ maxLength: 300 }),
       fc.json().map((text) => new TextEncoder().encode(text)),
-      fc.constant(new TextEncoder().encode(JSON.stringify(exampleConversation))),
+      fc.constant(new TextEncoder().encode(JSON.stringify(makeConversation()))),
     );
     await fc.assert(
       fc.asyncProperty(

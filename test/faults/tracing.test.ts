@@ -26,7 +26,8 @@ import {
   transport,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 
 const apiKey = 'ck_tracing_test_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -91,7 +92,7 @@ const httpAttributes = (baseUrl: string) => ({
 
 describe('OpenTelemetry spans', () => {
   it('makes spans and sends traceparent from the very first call of a process, right after the client is made', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     // A fresh copy of the package: its tracing module has not loaded the API yet.
     vi.resetModules();
     const fresh = await import('../helpers/transport.js');
@@ -104,7 +105,7 @@ describe('OpenTelemetry spans', () => {
   });
 
   it('a success: a call span (INTERNAL), child of the caller, around one CLIENT span with the HTTP attributes, whose traceparent the server got', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const tracer = trace.getTracer('test');
     const caller = await tracer.startActiveSpan('caller', async (span) => {
       await client(server.baseUrl).getConversation(params);
@@ -132,7 +133,7 @@ describe('OpenTelemetry spans', () => {
   });
 
   it('gives a sampler the method, url.full, server.address and server.port when a CLIENT span is created', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     await client(server.baseUrl).getConversation(params);
     const atCreation = sampled.find((s) => s.name === ATTEMPT)!.attributes;
     expect(atCreation).toMatchObject(httpAttributes(server.baseUrl));
@@ -142,7 +143,7 @@ describe('OpenTelemetry spans', () => {
     const server = await httpServer((_req, res, attempt) =>
       attempt === 0
         ? sendJson(res, 503, {}, { 'retry-after-ms': '10' })
-        : sendJson(res, 200, exampleConversation),
+        : sendJson(res, 200, makeConversation()),
     );
     await client(server.baseUrl).getConversation(params);
     const {
@@ -246,14 +247,14 @@ describe('OpenTelemetry spans', () => {
   });
 
   it('tracing: false makes no span and sends no traceparent', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     await client(server.baseUrl, { tracing: false }).getConversation(params);
     expect(exporter.getFinishedSpans()).toEqual([]);
     expect(server.requests[0]!.headers).not.toHaveProperty('traceparent');
   });
 
   it('shows the traceparent it sent in the debug line, by the header allowlist', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const debug = vi.fn();
     const logger = { error: vi.fn(), warn: vi.fn(), info: vi.fn(), debug };
     await client(server.baseUrl, { logLevel: 'debug', logger }).getConversation(params);
@@ -263,7 +264,7 @@ describe('OpenTelemetry spans', () => {
   });
 
   it('follows the provider the app has now: after the provider is replaced, spans go to the new one only', async () => {
-    const server = await httpServer((_req, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_req, res) => sendJson(res, 200, makeConversation()));
     const chatdash = client(server.baseUrl);
     await chatdash.getConversation(params);
     expect(spans().call).toHaveLength(1);

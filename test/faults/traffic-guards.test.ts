@@ -4,6 +4,7 @@
  * clock, a held call re-reads a pause another call extended, and dedupe never
  * shares a request between calls whose settings differ.
  */
+import { makeConversation } from '../../src/testing.js';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -12,7 +13,7 @@ import {
   ResponseValidationError,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
+import { httpServer, sendJson } from '../helpers/servers.js';
 import { timed } from '../helpers/settle.js';
 
 const apiKey = 'ck_traffic_guard_key';
@@ -29,7 +30,7 @@ describe('the rate-limit pause', () => {
   it('runs on a monotonic clock: a wall clock stepped back an hour during a 300 ms pause holds the next call for about 300 ms, not an hour', async () => {
     const server = await httpServer((req, res, attempt) => {
       if (attempt === 0) sendJson(res, 429, {}, { 'retry-after-ms': '300' });
-      else sendJson(res, 200, { ...exampleConversation, _id: idOf(req.url!) });
+      else sendJson(res, 200, { ...makeConversation(), _id: idOf(req.url!) });
     });
     const chatdash = client(server.baseUrl, { maxRetries: 0 });
     await expect(
@@ -53,7 +54,7 @@ describe('the rate-limit pause', () => {
       arrivals.set(id, performance.now() - t0);
       if (id === 'slow') setTimeout(() => sendJson(res, 429, {}, { 'retry-after-ms': '700' }), 100);
       else if (id === 'first') sendJson(res, 429, {}, { 'retry-after-ms': '200' });
-      else sendJson(res, 200, { ...exampleConversation, _id: id });
+      else sendJson(res, 200, { ...makeConversation(), _id: id });
     });
     const chatdash = client(server.baseUrl, { maxRetries: 0 });
     t0 = performance.now();
@@ -75,7 +76,7 @@ describe('the rate-limit pause', () => {
 describe('dedupe', () => {
   it('does not share a request between concurrent calls whose maxResponseBytes differ: the 10-byte call gets its ResponseValidationError', async () => {
     const server = await httpServer((req, res) => {
-      setTimeout(() => sendJson(res, 200, { ...exampleConversation, _id: 'x'.repeat(100) }), 50);
+      setTimeout(() => sendJson(res, 200, { ...makeConversation(), _id: 'x'.repeat(100) }), 50);
     });
     const chatdash = client(server.baseUrl, { dedupe: true });
     const params = { agentId: 'a', conversationId: 'c' };

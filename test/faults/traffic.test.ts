@@ -21,8 +21,9 @@ import {
   type Conversation,
   type GetConversationParams,
 } from '../helpers/transport.js';
-import { runFixture } from '../helpers/child.js';
-import { exampleConversation, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { expectExitByItself } from '../helpers/child.js';
+import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 import { collect, failure, sleep, timed, until } from '../helpers/settle.js';
 
 const apiKey = 'ck_traffic_test_key';
@@ -50,10 +51,25 @@ function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return Object.assign(chatdash, { lines });
 }
 
+/**
+ * Resolves once the client has logged that a server's wait paused it. Calls
+ * started from then on are inside the pause, however late the client read the
+ * response that asked for it (a server-side timestamp or a fixed sleep says
+ * nothing about that on a busy machine). Rejects after 10 s without the log line,
+ * so a client that never pauses fails here, not at the test's timeout.
+ */
+async function paused(chatdash: { lines: Line[] }) {
+  const since = performance.now();
+  const logged = () =>
+    chatdash.lines.some((l) => l.level === 'warn' && /rate limited/.test(l.message));
+  await until(() => logged() || performance.now() - since > 10_000);
+  if (!logged()) throw new Error('the client logged no "rate limited" warning within 10 s');
+}
+
 /** The conversation whose `_id` is the requested conversationId, so order can be checked. */
 function echo(req: IncomingMessage, res: ServerResponse) {
   const id = decodeURIComponent(req.url!.split('?')[0]!.split('/').pop()!);
-  sendJson(res, 200, { ...exampleConversation, _id: id });
+  sendJson(res, 200, makeConversation({ _id: id }));
 }
 
 const ids = (n: number): GetConversationParams[] =>
@@ -86,7 +102,7 @@ describe('retry budget', () => {
       if (mode === 'down' || (mode === 'flaky' && !flakyFailed)) {
         flakyFailed = mode === 'flaky';
         sendJson(res, 503, {}, noWait);
-      } else sendJson(res, 200, exampleConversation);
+      } else sendJson(res, 200, makeConversation());
     });
     const chatdash = client(server.baseUrl);
     for (let i = 0; i < 50; i++) await failure(chatdash.getConversation(params));
@@ -111,7 +127,7 @@ describe('retry budget', () => {
   it('puts back exactly one token per successful call: 12 successes pay for two retries at 5, not more', async () => {
     let up = false;
     const server = await httpServer((_, res) =>
-      up ? sendJson(res, 200, exampleConversation) : sendJson(res, 503, {}, noWait),
+      up ? sendJson(res, 200, makeConversation()) : sendJson(res, 503, {}, noWait),
     );
     const chatdash = client(server.baseUrl, { retryBudget: { capacity: 20, retryCost: 5 } });
     // Drained: two calls retried twice each at 5 tokens, then a call without a retry.
@@ -155,42 +171,50 @@ describe('retry budget', () => {
 });
 
 describe('shared rate-limit pause', () => {
-  it('holds every call on the client until a 429 Retry-After: 1 has passed, then all 50 complete', async () => {
+  it('holds every call on the client until a 429 Retry-After: 2 has passed, then all 50 complete', async () => {
     const arrivals: number[] = [];
-    const firstWave: ServerResponse[] = [];
     let answered429 = 0;
-    const server = await httpServer((req, res, attempt) => {
+    let opened = false;
+    const server = await httpServer((req, res) => {
+      if (!opened) return echo(req, res);
       arrivals.push(performance.now());
-      if (attempt >= 50) return echo(req, res);
-      firstWave.push(res);
-      if (firstWave.length < 50) return;
-      // The first is told to wait 1 s; the rest get a 503 without a wait of their own
-      // (alone, each would back off about 0.5 s), a moment later.
-      sendJson(firstWave[0]!, 429, { error: 'slow down' }, { 'retry-after': '1' });
-      answered429 = performance.now();
-      setTimeout(() => firstWave.slice(1).forEach((r) => sendJson(r, 503, {})), 20);
+      if (arrivals.length > 50) return echo(req, res);
+      if (req.url!.endsWith('/c0')) {
+        // The first call is told to wait 2 s.
+        sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '2' });
+        answered429 = performance.now();
+      } else {
+        // The rest get a 503 without a wait of their own once the client has taken the
+        // pause. Every call was past the gate before the 429 could be read, so all 50
+        // first attempts reach the server.
+        void paused(chatdash).then(() => sendJson(res, 503, {}));
+      }
     });
     // timeoutMs shorter than the pause: the per-attempt timer starts when the attempt is sent.
-    const chatdash = client(server.baseUrl, { timeoutMs: 700 });
+    const chatdash = client(server.baseUrl, { timeoutMs: 1_500 });
+    // 50 connections opened first, with time to spare: a busy machine is slowest at
+    // that, and a first attempt that timed out would be retried before the pause began.
+    await Promise.all(ids(50).map((p) => chatdash.getConversation(p, { timeoutMs: 30_000 })));
+    opened = true;
     const calls = ids(50).map((p) => chatdash.getConversationWithResponse(p));
-    await until(() => answered429 > 0);
 
     // Started during the pause: one that waits too, one aborted while it waits.
-    await sleep(300);
+    await paused(chatdash);
     const late = chatdash.getConversationWithResponse({ ...params, conversationId: 'late' });
     const controller = new AbortController();
     const aborted = chatdash.getConversation(params, { signal: controller.signal });
-    await sleep(100);
+    // A call is held within microtasks of starting; any wait well inside the pause will do.
+    await sleep(50);
     controller.abort();
     const abort = await timed(failure(aborted));
 
     const results = await Promise.all(calls);
     const lateResult = await late;
-    // No request reached the server for 0.9 s after the 429.
+    // No request reached the server for 1.9 s after the 429, and all came within 1.5 s of its end.
     const after = arrivals.slice(50).map((t) => t - answered429);
-    expect(Math.min(...after)).toBeGreaterThanOrEqual(900);
-    expect(Math.max(...after)).toBeLessThan(2_500);
-    expect(server.requests).toHaveLength(101); // 50 x 2, the late call once, the aborted one never
+    expect(Math.min(...after)).toBeGreaterThanOrEqual(1_900);
+    expect(Math.max(...after)).toBeLessThan(3_500);
+    expect(arrivals).toHaveLength(101); // 50 x 2, the late call once, the aborted one never
 
     expect(results.map((r) => r.data._id)).toEqual(ids(50).map((p) => p.conversationId));
     // The 429's own call waited its own Retry-After; every other call was held by it.
@@ -198,7 +222,8 @@ describe('shared rate-limit pause', () => {
     for (const { attempts } of results.slice(1)) {
       expect(attempts.map((a) => a.status)).toEqual([503, 200]);
       expect(attempts[0]!.delaySource).toBe('rate-limit');
-      expect(attempts[0]!.delayMs).toBeGreaterThan(600);
+      // Longer than its own backoff after a first failure could be (at most 500 ms).
+      expect(attempts[0]!.delayMs).toBeGreaterThan(500);
     }
     // A first attempt held by the pause carries its own wait.
     expect(lateResult.data._id).toBe('late');
@@ -219,7 +244,7 @@ describe('shared rate-limit pause', () => {
       (l) => l.level === 'warn' && /rate limited/.test(l.message),
     );
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.fields).toMatchObject({ status: 429, delayMs: 1_000 });
+    expect(warnings[0]!.fields).toMatchObject({ status: 429, delayMs: 2_000 });
   });
 
   it('pauses for a 503 with retry-after-ms as well', async () => {
@@ -227,12 +252,11 @@ describe('shared rate-limit pause', () => {
     const server = await httpServer((_, res, attempt) => {
       arrivals.push(performance.now());
       if (attempt === 0) sendJson(res, 503, {}, { 'retry-after-ms': '600' });
-      else sendJson(res, 200, exampleConversation);
+      else sendJson(res, 200, makeConversation());
     });
     const chatdash = client(server.baseUrl);
     const first = chatdash.getConversation(params);
-    await until(() => arrivals.length === 1);
-    await sleep(50);
+    await paused(chatdash);
     const second = await chatdash.getConversationWithResponse(params);
     await first;
     expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(500);
@@ -257,13 +281,13 @@ describe('shared rate-limit pause', () => {
     const server = await httpServer((_, res, attempt) => {
       if (attempt === 0) sendJson(res, 500, {}, { 'retry-after-ms': '5000' });
       else if (attempt === 1) sendJson(res, 429, {}, { 'retry-after': '120' });
-      else sendJson(res, 200, exampleConversation);
+      else sendJson(res, 200, makeConversation());
     });
     const chatdash = client(server.baseUrl, { maxRetries: 0 });
     await expect(chatdash.getConversation(params)).rejects.toBeInstanceOf(InternalServerError);
     await expect(chatdash.getConversation(params)).rejects.toBeInstanceOf(RateLimitError);
     const { value, seconds } = await timed(chatdash.getConversationWithResponse(params));
-    expect(seconds).toBeLessThan(1);
+    expect(seconds).toBeLessThan(2.5); // held, it would take 5 s or 120 s
     expect(value.attempts[0]!.delaySource).toBeUndefined();
   });
 });
@@ -483,8 +507,11 @@ describe('getConversations', () => {
           sendJson(res, 429, {}, { 'retry-after': '1' });
           answered429 = performance.now();
         });
-      } else if (attempt < 8) void until(() => answered429 > 0).then(() => echo(req, res));
-      else echo(req, res);
+      } else if (attempt < 8) {
+        // Answered once the client has taken the pause: a success it read first would free
+        // a slot, and the next item would be sent before the pause began.
+        void paused(chatdash).then(() => echo(req, res));
+      } else echo(req, res);
     });
     const chatdash = client(server.baseUrl);
     const results = await collect(chatdash.getConversations(ids(40), { concurrency: 8 }));
@@ -532,12 +559,12 @@ describe('dedupe', () => {
       Array.from({ length: 10 }, () => chatdash.getConversation(params)),
     );
     expect(server.requests).toHaveLength(1);
-    expect(results[0]).toEqual({ ...exampleConversation, _id: 'conv_1' });
+    expect(results[0]).toEqual(makeConversation({ _id: 'conv_1' }));
     results[0]!.status = 'human';
     (results[0]!.evaluation as { reason: string }).reason = 'changed';
     results[0]!.mistunderstoodQueries!.push({ question: 'added' });
     for (const other of results.slice(1))
-      expect(other).toEqual({ ...exampleConversation, _id: 'conv_1' });
+      expect(other).toEqual(makeConversation({ _id: 'conv_1' }));
   });
 
   it('sends one request per distinct params, and again once the shared one has settled', async () => {
@@ -642,20 +669,17 @@ describe('resource hygiene', () => {
       else if (kind === 'ok') echo(req, res);
       // 'stall' never answers.
     });
-    const { code, signal, stdout, stderr, lingeredSeconds } = await runFixture(
+    const { result, stderr } = await expectExitByItself(
       'test/fixtures/traffic-exit.ts',
-      { CHATDASH_BASE_URL: server.baseUrl },
+      server.baseUrl,
       20_000,
     );
-    expect(signal, `killed: the process did not exit by itself\n${stderr}`).toBeNull();
-    expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout)).toEqual({
+    expect(result).toEqual({
       RateLimitError: 1,
       APIUserAbortError: 4,
       APIConnectionTimeoutError: 1,
       'bulk item': 1,
     });
-    expect(lingeredSeconds).toBeLessThan(2.5);
     expect(stderr).toBe('');
   });
 });

@@ -17,10 +17,11 @@ import {
   ResponseValidationError,
 } from '../../src/index.js';
 import { createUndiciFetch, type UndiciFetch } from '../../src/transports/undici.js';
-import { runFixture } from '../helpers/child.js';
+import { expectExitByItself } from '../helpers/child.js';
 import { proxyServer } from '../helpers/proxy.js';
 import { sleep } from '../helpers/settle.js';
-import { exampleConversation, httpServer, rawHttpServer, sendJson } from '../helpers/servers.js';
+import { httpServer, rawHttpServer, sendJson } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 
 const apiKey = 'ck_undici_secret_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -51,7 +52,7 @@ const socketClosed = (req: IncomingMessage) =>
 describe('createUndiciFetch and global state', () => {
   // First in the file: nothing in this worker has loaded undici through createUndiciFetch yet.
   it('leaves the global fetch dispatcher exactly as the app had it, after import, creation and calls', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     await (await fetch(server.baseUrl)).text(); // the app has used fetch: its dispatcher exists
     const before = readSlots();
     const module = await import('../../src/transports/undici.js');
@@ -63,15 +64,14 @@ describe('createUndiciFetch and global state', () => {
   });
 
   it('in a fresh process, never puts npm undici into the global slots, and the process exits by itself', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
-    const { code, signal, stdout, stderr, lingeredSeconds } = await runFixture(
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
+    // Idle keep-alive sockets do not hold the process (undici unrefs them).
+    const { result } = await expectExitByItself(
       'test/fixtures/undici-fresh-process.ts',
-      { CHATDASH_BASE_URL: server.baseUrl },
+      server.baseUrl,
       20_000,
     );
-    expect(signal, `killed: the process did not exit by itself\n${stderr}`).toBeNull();
-    expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout)).toEqual({
+    expect(result).toEqual({
       emptyAtStart: true,
       unchangedByImport: true,
       resolved: 100,
@@ -83,17 +83,15 @@ describe('createUndiciFetch and global state', () => {
       afterGlobalFetch: 'node',
       npmAgentInAnySlot: false,
     });
-    // Idle keep-alive sockets do not hold the process (undici unrefs them).
-    expect(lingeredSeconds).toBeLessThan(2.5);
   }, 30_000);
 });
 
 describe('the client through createUndiciFetch', () => {
   it('resolves a conversation, sending the key and headers as they are and asking for no compression', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const chatdash = client(`${server.baseUrl}/v1/public`);
     await expect(chatdash.getConversation({ ...params, isPlatformId: true })).resolves.toEqual(
-      exampleConversation,
+      makeConversation(),
     );
     const [request] = server.requests;
     expect(request?.url).toBe('/v1/public/agents/agent_1/conversations/conv_1?isPlatformId=true');
@@ -122,7 +120,7 @@ describe('the client through createUndiciFetch', () => {
   });
 
   it('never follows a 3xx: a 302 to another origin is an APIError and the other origin sees nothing', async () => {
-    const elsewhere = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const elsewhere = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const server = await httpServer((_, res) =>
       res.writeHead(302, { location: `${elsewhere.baseUrl}/steal`, 'content-length': 0 }).end(),
     );
@@ -135,7 +133,7 @@ describe('the client through createUndiciFetch', () => {
   });
 
   it('rejects with APIUserAbortError and sends nothing when the signal is already aborted', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const error = await client(server.baseUrl)
       .getConversation(params, { signal: AbortSignal.abort() })
       .catch((e: unknown) => e);
@@ -317,7 +315,7 @@ describe('the fetch createUndiciFetch returns', () => {
     const sockets = new Set<unknown>();
     const server = await httpServer((req, res) => {
       sockets.add(req.socket);
-      setTimeout(() => sendJson(res, 200, exampleConversation), 50); // keep them concurrent
+      setTimeout(() => sendJson(res, 200, makeConversation()), 50); // keep them concurrent
     });
     const chatdash = client(server.baseUrl, undiciFetch({ connections: 2 }));
     await Promise.all(Array.from({ length: 6 }, () => chatdash.getConversation(params)));
@@ -326,9 +324,9 @@ describe('the fetch createUndiciFetch returns', () => {
   });
 
   it('rejects calls after close()', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const fetch = createUndiciFetch();
-    await expect((await fetch(server.baseUrl, {})).json()).resolves.toEqual(exampleConversation);
+    await expect((await fetch(server.baseUrl, {})).json()).resolves.toEqual(makeConversation());
     await fetch.close();
     await expect(fetch(server.baseUrl, {})).rejects.toThrow('fetch failed');
     expect(server.requests).toHaveLength(1);
@@ -336,11 +334,11 @@ describe('the fetch createUndiciFetch returns', () => {
 });
 
 describe('every status gives the same outcome through fetch and createUndiciFetch', () => {
-  const conversation = JSON.stringify(exampleConversation);
+  const conversation = JSON.stringify(makeConversation());
   const head = (status: string, ...headers: string[]) =>
     `HTTP/1.1 ${status}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`;
   const json = 'content-type: application/json';
-  const length = `content-length: ${conversation.length}`;
+  const length = `content-length: ${Buffer.byteLength(conversation)}`;
   const invalid = (status: number) => ({ error: 'ResponseValidationError', status, requests: 1 });
   // A body after a 204 or 304 head is not one (those statuses have none), so a client cannot
   // tell where it ends; a server that sends one leaves the connection unusable, so these
@@ -349,7 +347,7 @@ describe('every status gives the same outcome through fetch and createUndiciFetc
     {
       name: '200 with a conversation',
       answer: head('200 OK', json, length) + conversation,
-      outcome: { value: exampleConversation, requests: 1 },
+      outcome: { value: makeConversation(), requests: 1 },
     },
     {
       name: '200 with an empty body',
@@ -487,11 +485,11 @@ describe('createUndiciFetch options', () => {
 
 describe('createUndiciFetch through a proxy', () => {
   it("proxy: 'http://...' sends every request through that proxy (a CONNECT tunnel), with its credentials", async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const proxy = await proxyServer();
     const withCredentials = proxy.url.replace('http://', 'http://user:hunter2@');
     const chatdash = client(server.baseUrl, undiciFetch({ proxy: withCredentials }));
-    await expect(chatdash.getConversation(params)).resolves.toEqual(exampleConversation);
+    await expect(chatdash.getConversation(params)).resolves.toEqual(makeConversation());
     expect(proxy.forwarded).toHaveLength(1);
     expect(proxy.forwarded[0]).toMatchObject({
       method: 'CONNECT',
@@ -504,34 +502,34 @@ describe('createUndiciFetch through a proxy', () => {
   });
 
   it("proxy: 'env' goes through HTTP_PROXY for an http: target", async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const proxy = await proxyServer();
     vi.stubEnv('http_proxy', undefined);
     vi.stubEnv('no_proxy', undefined);
     vi.stubEnv('NO_PROXY', undefined);
     vi.stubEnv('HTTP_PROXY', proxy.url);
     const chatdash = client(server.baseUrl, undiciFetch({ proxy: 'env' }));
-    await expect(chatdash.getConversation(params)).resolves.toEqual(exampleConversation);
+    await expect(chatdash.getConversation(params)).resolves.toEqual(makeConversation());
     expect(proxy.forwarded.map((f) => f.target)).toEqual([server.baseUrl.replace('http://', '')]);
     expect(server.requests).toHaveLength(1);
   });
 
   it("proxy: 'env' connects directly to a host NO_PROXY names", async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const proxy = await proxyServer();
     vi.stubEnv('http_proxy', undefined);
     vi.stubEnv('no_proxy', undefined);
     vi.stubEnv('HTTP_PROXY', proxy.url);
     vi.stubEnv('NO_PROXY', '127.0.0.1');
     const chatdash = client(server.baseUrl, undiciFetch({ proxy: 'env' }));
-    await expect(chatdash.getConversation(params)).resolves.toEqual(exampleConversation);
+    await expect(chatdash.getConversation(params)).resolves.toEqual(makeConversation());
     expect(proxy.forwarded).toHaveLength(0);
     expect(server.requests).toHaveLength(1);
   });
 
   it('does not follow a 302 from the proxy: a connection error, and neither the server nor the redirect target sees a request', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
-    const elsewhere = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
+    const elsewhere = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const proxy = await proxyServer({ redirectTo: elsewhere.baseUrl });
     const error = await client(server.baseUrl, undiciFetch({ proxy: proxy.url }))
       .getConversation(params)
@@ -546,7 +544,7 @@ describe('createUndiciFetch through a proxy', () => {
   });
 
   it('gives up on a proxy that closes the connection on CONNECT: a few connections per call, an APIConnectionError saying the proxy refused, no credentials in it', async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const proxy = await proxyServer({ closeOnConnect: true });
     const withCredentials = proxy.url.replace('http://', 'http://user:hunter2@');
     // The client's own retries (two) stay on; undici 7 alone reconnects without end.
@@ -579,7 +577,7 @@ describe('createUndiciFetch through a proxy', () => {
   });
 
   it("proxy: 'env' gives up on such a proxy too", async () => {
-    const server = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const server = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const proxy = await proxyServer({ closeOnConnect: true });
     vi.stubEnv('http_proxy', undefined);
     vi.stubEnv('no_proxy', undefined);
@@ -594,7 +592,7 @@ describe('createUndiciFetch through a proxy', () => {
   });
 
   it('does not follow a 302 from the server behind the proxy', async () => {
-    const elsewhere = await httpServer((_, res) => sendJson(res, 200, exampleConversation));
+    const elsewhere = await httpServer((_, res) => sendJson(res, 200, makeConversation()));
     const server = await httpServer((_, res) =>
       res.writeHead(302, { location: elsewhere.baseUrl, 'content-length': 0 }).end(),
     );

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { expect } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -42,4 +43,22 @@ export async function runFixture(
   );
   clearTimeout(killer);
   return { code, signal, stdout, stderr, lingeredSeconds: (performance.now() - printedAt) / 1000 };
+}
+
+/**
+ * Runs a fixture against `baseUrl` (as CHATDASH_BASE_URL) and checks that it
+ * exited by itself: not killed after `killAfterMs`, exit code 0, and gone
+ * within 2.5 s of printing its result (an idle keep-alive socket would hold it
+ * 5 s, a forgotten default timeout 30 s). Returns its stdout parsed as JSON.
+ */
+export async function expectExitByItself(
+  fixture: string,
+  baseUrl: string,
+  killAfterMs: number,
+): Promise<{ result: unknown; stderr: string }> {
+  const run = await runFixture(fixture, { CHATDASH_BASE_URL: baseUrl }, killAfterMs);
+  expect(run.signal, `killed: the process did not exit by itself\n${run.stderr}`).toBeNull();
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.lingeredSeconds, 'seconds from its result to its exit').toBeLessThan(2.5);
+  return { result: JSON.parse(run.stdout) as unknown, stderr: run.stderr };
 }

@@ -119,33 +119,5 @@ async function listen(
   return handle;
 }
 
-/**
- * A small valid Conversation (a few of the spec's fields, in their spec types)
- * for the fault tests to serve. Made up here: the spec has no example, and
- * Prism's static answer is a body it builds from the schema (every field,
- * placeholder values such as "string").
- */
-export const exampleConversation = {
-  _id: 'conv_1',
-  agentId: 'agent_1',
-  status: 'ai',
-  read: false,
-  createdAt: '2024-05-01T10:00:00Z',
-  evaluation: { isSuccess: true, reason: 'resolved' },
-  mistunderstoodQueries: [{ question: 'what?' }],
-};
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
+/** The mock server's way of answering JSON, so the fault tests' servers answer alike. */
+export { sendJson } from '../../src/send-json.js';

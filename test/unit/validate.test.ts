@@ -1,50 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createChatDashClient, ResponseValidationError } from '../../src/index.js';
+import { makeConversation } from '../../src/testing.js';
 import { validateConversation } from '../../src/validate.js';
 import { fakeFetch, json } from '../helpers/fake-fetch.js';
 
-/** A body using every field of the spec's Conversation schema. */
-const full = {
-  _id: 'conv_1',
-  agentId: 'agent_1',
-  platformId: 'p_1',
-  leadId: 'lead_1',
-  campaignId: 'camp_1',
-  name: 'Ada',
-  read: true,
-  endedAt: '2024-05-01T10:30:00Z',
-  browser: 'Firefox',
-  device: 'desktop',
-  os: 'Linux',
-  countryCode: 'DE',
-  ipAddress: '192.0.2.1',
-  record: false,
-  interacted: true,
-  channel: 'web',
-  phone: '+15550100',
-  phoneSecondary: '+15550101',
-  instagramId: 'ig_1',
-  instagramUsername: 'ada',
-  cost: 0.42,
-  duration: 3.5,
-  url: 'https://example.com/rec.mp3',
-  endedReason: 'hangup',
-  noAnswer: false,
-  status: 'human',
-  liveAgentName: 'Grace',
-  liveAgentId: 'la_1',
-  isLive: false,
-  note: 'vip',
-  topic: 'billing',
-  subtopic: 'refund',
-  summary: 'refund issued',
-  evaluation: { isSuccess: true, reason: 'resolved' },
-  mistunderstoodQueries: [{ question: 'what is a refund?' }],
-  customAnalysis: { sentiment: 'positive' },
-  metadata: { crm: 42 },
-  createdAt: '2024-05-01T10:00:00.123+02:00',
-  updatedAt: '2024-05-01T10:31:00Z',
-};
+/**
+ * A body using every field of the spec's Conversation schema, with a
+ * date-time that has fractional seconds and an offset (valid, and not the `Z`
+ * form the other fields use).
+ */
+const full = makeConversation({ createdAt: '2024-05-01T10:00:00.123+02:00' });
 
 describe('validateConversation (compiled from the spec)', () => {
   it('accepts a body using every field, an empty object, and unknown extra fields', () => {

@@ -224,7 +224,6 @@ function newCall(
     n: 1,
     heldMs: 0,
     heldSource: undefined,
-    probe: false,
     attemptSignal: undefined,
     headers: client.headers,
   };

@@ -57,8 +57,6 @@ export interface Call {
   /** How long attempt 1 was held before it was sent, and why (it has no record before it). */
   heldMs: number;
   heldSource: DelaySource | undefined;
-  /** The circuit let this attempt through as the scope's one probe. */
-  probe: boolean;
   /** Aborted when this attempt's time is up or the caller aborts; what the transport is given. */
   attemptSignal: AbortSignal | undefined;
   /** This attempt's request headers (a copy: tracing adds `traceparent`). */

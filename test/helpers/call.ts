@@ -115,7 +115,6 @@ export function makeCall(options: CallOptions = {}): Harness {
     n: 1,
     heldMs: 0,
     heldSource: undefined,
-    probe: false,
     attemptSignal: undefined,
     headers,
   };

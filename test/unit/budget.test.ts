@@ -78,7 +78,7 @@ describe('the retryBudget option', () => {
     [{ capacity: 0 }, /retryBudget\.capacity must be an integer from 1 to 1000000, got number 0/],
     [{ retryCost: -1 }, /retryBudget\.retryCost must be an integer/],
     [{ timeoutCost: '10' }, /retryBudget\.timeoutCost must be an integer .* got string "10"/],
-    [{ capacty: 10 }, /unknown option `capacty`/],
+    [{ capacty: 10 }, /^createChatDashClient: retryBudget: unknown option `capacty`$/],
   ])('rejects %j with a ChatDashError that states the rule', (value, message) => {
     expect(() => budgetOf(value)).toThrow(ChatDashError);
     expect(() => budgetOf(value)).toThrow(message);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as api from '../../src/index.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -18,13 +19,14 @@ import {
 } from '../../src/index.js';
 import { fakeFetch, json } from '../helpers/fake-fetch.js';
 
-function clientAnswering(response: () => Response) {
+function clientAnswering(response: () => Response | Promise<Response>) {
   const fake = fakeFetch(response);
   const chatdash = createChatDashClient({ apiKey: 'k', fetch: fake.fetch, maxRetries: 0 });
   return { ...fake, chatdash };
 }
 
 const params = { agentId: 'a1', conversationId: 'c1' };
+const url = 'https://api.chat-dash.com/v1/public/agents/a1/conversations/c1';
 
 describe('the status -> error class mapping', () => {
   it.each([
@@ -62,9 +64,8 @@ describe('the status -> error class mapping', () => {
     expect(error.headers).toBeInstanceOf(Headers);
     expect(error.body).toEqual({ error: 'nope' });
     expect(error.requestId).toBe('req_1');
-    expect(error.message).toBe(
-      `${status} ${reason}: GET https://api.chat-dash.com/v1/public/agents/a1/conversations/c1`,
-    );
+    expect(error.message).toBe(`${status} ${reason}: GET ${url}`);
+    expect(error.url).toBe(url);
   });
 
   it('uses the server’s reason phrase when there is one', async () => {
@@ -86,11 +87,27 @@ describe('the status -> error class mapping', () => {
     expect(error.requestId).toBeUndefined();
   });
 
-  it('includes the query in the message', async () => {
+  it('names the real path, ids encoded and query included, in the message and as url', async () => {
     const { chatdash } = clientAnswering(() => json(404, {}));
-    await expect(chatdash.getConversation({ ...params, isPlatformId: true })).rejects.toThrow(
-      '404 Not Found: GET https://api.chat-dash.com/v1/public/agents/a1/conversations/c1?isPlatformId=true',
-    );
+    const real =
+      'https://api.chat-dash.com/v1/public/agents/a%201/conversations/c%2F1?isPlatformId=true';
+    const error = (await chatdash
+      .getConversation({ agentId: 'a 1', conversationId: 'c/1', isPlatformId: true })
+      .catch((e: unknown) => e)) as NotFoundError;
+    expect(error.message).toBe(`404 Not Found: GET ${real}`);
+    expect(error.url).toBe(real);
+  });
+
+  it('tells a wrong baseUrl path apart from a missing conversation: the host and path are in the message', async () => {
+    const { fetch } = fakeFetch(() => json(404, { error: 'no route' }));
+    const error = (await createChatDashClient({
+      apiKey: 'k',
+      fetch,
+      baseUrl: 'https://api.chat-dash.com/v2/publik',
+    })
+      .getConversation(params)
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain('https://api.chat-dash.com/v2/publik/agents/');
   });
 });
 
@@ -121,15 +138,75 @@ describe('2xx bodies that are not a conversation', () => {
 });
 
 describe('the error classes', () => {
-  it('all extend ChatDashError and Error, and name themselves', () => {
-    for (const Class of [APIConnectionError, APIConnectionTimeoutError, APIUserAbortError]) {
-      const error = new Class('x');
+  const exported = Object.entries(api).filter(
+    ([, value]) => typeof value === 'function' && value.prototype instanceof Error,
+  );
+
+  it('exports every error class with name equal to its export name, on the class and its instances', () => {
+    expect(exported.length).toBe(14);
+    for (const [name, Class] of exported) {
+      expect((Class as { name: string }).name).toBe(name);
+      const C = Class as new (...args: unknown[]) => Error;
+      const args =
+        C.prototype instanceof APIError || C === APIError
+          ? [404, new Headers(), null, 'm']
+          : name === 'ResponseValidationError'
+            ? [[], null, 200, new Headers(), { url: 'https://x/', attempts: [] }]
+            : ['m'];
+      const error = new C(...args);
+      expect(error.name).toBe(name);
       expect(error).toBeInstanceOf(ChatDashError);
       expect(error).toBeInstanceOf(Error);
-      expect(error.name).toBe(Class.name);
     }
-    expect(new APIConnectionTimeoutError('t')).toBeInstanceOf(APIConnectionError);
+  });
+
+  it('recognises an error by its brand, even when it comes from another copy of the package', () => {
+    // A stand-in for the CJS copy's NotFoundError: another class, the same brand.
+    const other = Object.create(null) as Record<symbol, unknown>;
+    other[Symbol.for('chatdash-client.error.kinds')] = [
+      'ChatDashError',
+      'APIError',
+      'NotFoundError',
+    ];
+    expect(other).toBeInstanceOf(NotFoundError);
+    expect(other).toBeInstanceOf(APIError);
+    expect(other).toBeInstanceOf(ChatDashError);
+    expect(other).not.toBeInstanceOf(InternalServerError);
+    expect(other).not.toBeInstanceOf(APIConnectionError);
+  });
+
+  it('keeps the class hierarchy for instanceof', () => {
+    const timeout = new APIConnectionTimeoutError('t');
+    expect(timeout).toBeInstanceOf(APIConnectionTimeoutError);
+    expect(timeout).toBeInstanceOf(APIConnectionError);
+    expect(timeout).toBeInstanceOf(ChatDashError);
+    expect(timeout).toBeInstanceOf(Error);
+    expect(timeout).not.toBeInstanceOf(APIError);
     expect(new APIUserAbortError('a')).not.toBeInstanceOf(APIConnectionError);
+    expect({}).not.toBeInstanceOf(ChatDashError);
+    expect(null).not.toBeInstanceOf(ChatDashError);
+    class Mine extends NotFoundError {}
+    const mine = new Mine(404, new Headers(), null, 'm');
+    expect(mine).toBeInstanceOf(Mine);
+    expect(mine).toBeInstanceOf(NotFoundError);
+    expect(new NotFoundError(404, new Headers(), null, 'n')).not.toBeInstanceOf(Mine);
+  });
+
+  it('names the real path, not the template, when the signal was aborted before anything was sent', async () => {
+    const { fetch, calls } = fakeFetch();
+    const error = (await createChatDashClient({ apiKey: 'k', fetch })
+      .getConversation(
+        { agentId: 'a 1', conversationId: 'c/1', isPlatformId: true },
+        { signal: AbortSignal.abort() },
+      )
+      .catch((e: unknown) => e)) as APIUserAbortError;
+    const real =
+      'https://api.chat-dash.com/v1/public/agents/a%201/conversations/c%2F1?isPlatformId=true';
+    expect(error).toBeInstanceOf(APIUserAbortError);
+    expect(error.message).toBe(`Request was aborted: GET ${real}`);
+    expect(error.url).toBe(real);
+    expect(error.attempts).toEqual([]);
+    expect(calls).toHaveLength(0);
   });
 
   it('turns a failing fetch into APIConnectionError with a sanitized copy of the original as cause', async () => {
@@ -151,8 +228,16 @@ describe('the error classes', () => {
       message: 'fetch failed',
       cause: { message: 'connect', code: 'ECONNREFUSED' },
     });
-    expect(error.message).toBe(
-      'Connection error: GET https://api.chat-dash.com/v1/public/agents/a1/conversations/c1: ECONNREFUSED',
-    );
+    expect(error.message).toBe(`Connection error: GET ${url}: ECONNREFUSED`);
+    expect(error.url).toBe(url);
+  });
+
+  it('quotes what fetch said in a connection error when it gives no error code', async () => {
+    const { chatdash } = clientAnswering(() => Promise.reject(new TypeError('fetch failed')));
+    const error = (await chatdash
+      .getConversation(params)
+      .catch((e: unknown) => e)) as APIConnectionError;
+    expect(error.message).toBe(`Connection error: GET ${url}: fetch failed`);
+    expect(error.url).toBe(url);
   });
 });

@@ -85,6 +85,16 @@ describe('the request the client sends', () => {
     expect(result.response.status).toBe(200);
     expect(result.requestId).toBe('req_42');
   });
+
+  it('binds its methods, so they work taken off the client', async () => {
+    const { getConversation, getConversationWithResponse } = client().chatdash;
+    await expect(getConversation({ agentId: 'a', conversationId: 'c' })).resolves.toEqual({
+      _id: 'c1',
+    });
+    await expect(
+      getConversationWithResponse({ agentId: 'a', conversationId: 'c' }),
+    ).resolves.toMatchObject({ data: { _id: 'c1' } });
+  });
 });
 
 describe('input rules, checked before anything is sent', () => {
@@ -134,16 +144,62 @@ describe('input rules, checked before anything is sent', () => {
     return expect(promise).rejects.toThrow('agentId');
   });
 
+  const integer = (name: string, min: number) =>
+    `getConversation: ${name} must be an integer from ${min} to 2147483647, got`;
+  const retries = 'getConversation: maxRetries must be an integer from 0 to 10, got';
   it.each([
-    ['timeoutMs', { timeoutMs: -1 }],
-    ['maxRetries', { maxRetries: Number.POSITIVE_INFINITY }],
-    ['signal', { signal: 'stop' }],
-    ['`retries`', { retries: 1 }],
-  ])('rejects a bad request option (%s) and sends nothing', async (name, options) => {
+    ['timeoutMs', -1, `${integer('timeoutMs', 1)} number -1`],
+    ['timeoutMs', '5000', `${integer('timeoutMs', 1)} string "5000"`],
+    ['maxRetries', Number.POSITIVE_INFINITY, `${retries} number Infinity`],
+    ['maxRetries', 1e9, `${retries} number 1000000000`],
+    ['maxResponseBytes', 1.5, `${integer('maxResponseBytes', 1)} number 1.5`],
+    ['deadlineMs', 0, `${integer('deadlineMs', 1)} number 0`],
+    ['retries', 1, 'getConversation: unknown option `retries`'],
+  ])('states the rule for a per-call %s = %j, and sends nothing', async (name, value, message) => {
     const { chatdash, fetch } = client();
-    await expect(
-      chatdash.getConversation({ agentId: 'a', conversationId: 'c' }, options as never),
-    ).rejects.toThrow(name);
+    const call = chatdash.getConversation({ agentId: 'a', conversationId: 'c' }, {
+      [name]: value,
+    } as never);
+    await expect(call).rejects.toThrow(ChatDashError);
+    await expect(call).rejects.toThrow(message);
     expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['no removeEventListener', { aborted: false, addEventListener: () => {} }],
+    ['no addEventListener', { aborted: false, removeEventListener: () => {} }],
+    ['no aborted flag', { addEventListener: () => {}, removeEventListener: () => {} }],
+    ['a string', 'abort'],
+    ['null', null],
+  ])('rejects a signal with %s, naming signal, and sends nothing', async (_, signal) => {
+    const { chatdash, fetch } = client();
+    const call = chatdash.getConversation(
+      { agentId: 'a', conversationId: 'c' },
+      { signal: signal as never },
+    );
+    await expect(call).rejects.toThrow(ChatDashError);
+    await expect(call).rejects.toThrow(/^getConversation: signal must be an AbortSignal/);
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('accepts a signal from another realm or a polyfill (duck-typed), and leaves no listener on it', async () => {
+    const { chatdash, calls } = client();
+    const listeners = new Set<() => void>();
+    let added = 0;
+    const signal = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: (_: string, listener: () => void) => {
+        added += 1;
+        listeners.add(listener);
+      },
+      removeEventListener: (_: string, listener: () => void) => listeners.delete(listener),
+    };
+    await expect(
+      chatdash.getConversation({ agentId: 'a', conversationId: 'c' }, { signal: signal as never }),
+    ).resolves.toEqual({ _id: 'c1' });
+    expect(calls).toHaveLength(1);
+    expect(added).toBeGreaterThan(0); // it did listen for an abort
+    expect(listeners.size).toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import {
   AuthenticationError,
   BadRequestError,
   ChatDashError,
+  CircuitOpenError,
   ConflictError,
   createChatDashClient,
   InternalServerError,
@@ -130,6 +131,23 @@ describe('the error classes', () => {
     }
     expect(new APIConnectionTimeoutError('t')).toBeInstanceOf(APIConnectionError);
     expect(new APIUserAbortError('a')).not.toBeInstanceOf(APIConnectionError);
+  });
+
+  it('gives CircuitOpenError its name, its retryAfterMs in JSON, and no APIError or connection-error kind', () => {
+    const error = new CircuitOpenError('open', { url: 'https://x/', retryAfterMs: 1_234 });
+    expect(error).toBeInstanceOf(ChatDashError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(APIError);
+    expect(error).not.toBeInstanceOf(APIConnectionError);
+    expect(error.name).toBe('CircuitOpenError');
+    expect(CircuitOpenError.name).toBe('CircuitOpenError');
+    expect(error.retryAfterMs).toBe(1_234);
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+      name: 'CircuitOpenError',
+      url: 'https://x/',
+      retryAfterMs: 1_234,
+      attempts: [],
+    });
   });
 
   it('turns a failing fetch into APIConnectionError with a sanitized copy of the original as cause', async () => {

@@ -7,8 +7,15 @@ import { SendRate } from '../../src/coordination/rate.js';
 
 const t0 = 1_000_000;
 
+/** `rateLimit` as the client fills it in. */
+function numbers(options: { perSecond: number; burst?: number; adaptive?: boolean }) {
+  const filled = checkRateLimit(options, 'test');
+  if (!filled) throw new Error('expected rate numbers');
+  return filled;
+}
+
 function rate(perSecond: number, extra: { burst?: number; adaptive?: boolean } = {}, now = t0) {
-  return new SendRate(checkRateLimit({ perSecond, ...extra }, 'test'), now);
+  return new SendRate(numbers({ perSecond, ...extra }), now);
 }
 
 /** Takes one slot after another; how many start within `ms` of `from` (a slot on the edge counts). */
@@ -20,10 +27,10 @@ function slotsWithin(send: SendRate, ms: number, from = t0): number {
 
 describe('SendRate', () => {
   it('defaults the burst to a tenth of perSecond, at least 1', () => {
-    expect(checkRateLimit({ perSecond: 100 }, 'test').burst).toBe(10);
-    expect(checkRateLimit({ perSecond: 5 }, 'test').burst).toBe(1);
-    expect(checkRateLimit({ perSecond: 0.5 }, 'test').burst).toBe(1);
-    expect(checkRateLimit({ perSecond: 100, burst: 3 }, 'test').burst).toBe(3);
+    expect(numbers({ perSecond: 100 }).burst).toBe(10);
+    expect(numbers({ perSecond: 5 }).burst).toBe(1);
+    expect(numbers({ perSecond: 0.5 }).burst).toBe(1);
+    expect(numbers({ perSecond: 100, burst: 3 }).burst).toBe(3);
   });
 
   it('sends the burst at once, then one slot per interval', () => {

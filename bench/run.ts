@@ -23,6 +23,7 @@ import createClient from 'openapi-fetch';
 import type { paths } from '../generated/chatdash.js';
 import { createChatDashClient } from '../src/index.js';
 import { bulkLine, measureBulk, type BulkRound } from './bulk.js';
+import { flowCost, flowRows } from './flow.js';
 import { during, observabilityCost, observabilityRows } from './observability.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
@@ -83,6 +84,7 @@ const clients: Record<string, Call> = {
   'chatdash-client': () => plain.getConversation(params),
   'chatdash-client + validateResponses': () => validating.getConversation(params),
   ...observabilityRows(KEY, baseUrl, params),
+  ...flowRows(KEY, baseUrl, params),
   'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
   // A body without Content-Length goes through the client's bounded streaming
   // reader (DESIGN section 8) instead of response.text(): what bounding costs.
@@ -193,6 +195,7 @@ console.log(
 );
 console.log(`\n${bulkLine(bulkRuns)}`);
 console.log(`\n${await observabilityCost(runs, median)}`);
+console.log(`\n${await flowCost(runs, median)}`);
 const machine = {
   date: new Date().toISOString(),
   node: process.version,

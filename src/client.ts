@@ -42,9 +42,10 @@ const querySerializer = createQuerySerializer();
 /**
  * The steps of every attempt, in order. `retry` runs the rest once per
  * attempt; `throttle` and `breaker` are left out of a client without
- * `rateLimit` or `circuitBreaker`, so they cost it nothing.
+ * `rateLimit` or `circuitBreaker`, so they cost it nothing. Exported for
+ * `npm run fleet:sim`, which runs these very steps on a simulated clock.
  */
-function steps(settings: Resolved): Step[] {
+export function steps(settings: Resolved): Step[] {
   return [
     retry, // between attempts: retryable? budget, backoff, the deadline
     deadline, // no attempt after the deadline or an abort

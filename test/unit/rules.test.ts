@@ -251,7 +251,7 @@ describe('error classes', () => {
   );
 
   it('exports every error class with name equal to its export name, on the class and its instances', () => {
-    expect(exported.length).toBe(14);
+    expect(exported.length).toBe(15);
     for (const [name, Class] of exported) {
       expect((Class as { name: string }).name).toBe(name);
       const C = Class as new (...args: unknown[]) => Error;
@@ -260,7 +260,9 @@ describe('error classes', () => {
           ? [404, new Headers(), null, 'm']
           : name === 'ResponseValidationError'
             ? [[], null, 200, new Headers(), { url: 'https://x/', attempts: [] }]
-            : ['m'];
+            : name === 'CircuitOpenError'
+              ? ['m', { retryAfterMs: 5 }]
+              : ['m'];
       expect(new C(...args).name).toBe(name);
     }
   });

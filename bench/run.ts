@@ -23,6 +23,7 @@ import createClient from 'openapi-fetch';
 import type { paths } from '../generated/chatdash.js';
 import { createChatDashClient } from '../src/index.js';
 import { bulkLine, measureBulk, type BulkRound } from './bulk.js';
+import { flowCost, flowRows } from './flow.js';
 import { during, observabilityCost, observabilityRows } from './observability.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
@@ -83,6 +84,7 @@ const clients: Record<string, Call> = {
   'chatdash-client': () => plain.getConversation(params),
   'chatdash-client + validateResponses': () => validating.getConversation(params),
   ...observabilityRows(KEY, baseUrl, params),
+  ...flowRows(KEY, baseUrl, params),
   'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
   // A body without Content-Length goes through the client's bounded streaming
   // reader (it counts bytes against maxResponseBytes as they arrive) instead
@@ -195,6 +197,7 @@ console.log(
 );
 console.log(`\n${bulkLine(bulkRuns)}`);
 console.log(`\n${await observabilityCost(runs, median)}`);
+console.log(`\n${await flowCost(runs, median)}`);
 const machine = {
   date: new Date().toISOString(),
   node: process.version,

@@ -43,15 +43,16 @@ const querySerializer = createQuerySerializer();
 /**
  * The steps of every attempt, in order. `retry` runs the rest once per
  * attempt; `throttle` and `breaker` are left out of a client without
- * `rateLimit` or `circuitBreaker`, so they cost it nothing.
+ * `rateLimit` or `circuitBreaker`, so they cost it nothing. Exported for
+ * `npm run fleet:sim`, which runs these very steps on a simulated clock.
  */
-function steps(settings: Resolved): Step[] {
+export function steps(settings: Resolved): Step[] {
   return [
     retry, // between attempts: retryable? budget, backoff, the deadline
     deadline, // no attempt after the deadline or an abort
+    ...(settings.circuitBreaker ? [breaker] : []), // fail fast while the circuit is open, before any wait
     pause, // wait out the scope's rate-limit pause; a 429/503 that asks for one sets it
     ...(settings.rateLimit ? [throttle] : []), // wait for a send slot
-    ...(settings.circuitBreaker ? [breaker] : []), // fail fast while the circuit is open
     observe, // the attempt's record, span and debug line
     timeout, // the attempt's timer and the caller's signal
   ]; // then `exchange`: middleware, fetch, the bounded body, settle

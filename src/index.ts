@@ -1,4 +1,5 @@
 export { createChatDashClient } from './client.js';
+export { createMemoryCoordinator } from './coordination/memory.js';
 export { DEFAULT_BASE_URL } from './options.js';
 export { VERSION } from './version.js';
 export {
@@ -9,6 +10,7 @@ export {
   AuthenticationError,
   BadRequestError,
   ChatDashError,
+  CircuitOpenError,
   ConflictError,
   InternalServerError,
   NotFoundError,

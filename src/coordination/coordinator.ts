@@ -64,6 +64,12 @@ export interface Scope {
   budgetTokens(): number;
   /** Milliseconds to wait for a send slot (0: send now). Only with `rateLimit`. */
   takeSlot(): number | Promise<number>;
+  /**
+   * Bumped each time the scope's rate drops: a slot `takeSlot` handed out
+   * before is dropped, and its holder takes another. An engine without it
+   * honours every slot it hands out.
+   */
+  rateGeneration?(): number;
   /** The upstream answered 429: an adaptive rate halves. */
   rateLimited(): void;
   /** Whether an attempt may be sent. Only with `circuitBreaker`. */

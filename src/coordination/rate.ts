@@ -20,7 +20,11 @@ export class SendRate {
   #tat = 0;
   #lastHalved = -Infinity;
   #lastRaised = 0;
-  /** Bumped when the rate drops: slots handed out at the old rate are dropped. */
+  /**
+   * Bumped when the rate drops. A slot handed out under an older generation
+   * is dropped: whoever holds it (an attempt waiting for it, or a process's
+   * batch of slots) takes a new one at the new rate.
+   */
   generation = 0;
 
   constructor(numbers: RateNumbers, now: number) {
@@ -38,22 +42,30 @@ export class SendRate {
   take(now: number, count = 1): number {
     this.#climb(now);
     const interval = 1_000 / this.#rate;
-    const burst = this.#burst();
-    const tolerance = (burst - 1) * interval;
     const tat = Math.max(this.#tat, now);
-    const first = Math.max(tat - tolerance, now);
+    const first = Math.max(tat - this.#tolerance(interval), now);
     this.#tat = tat + count * interval;
     return first - now;
   }
 
-  /** The upstream said 429. True when this halved the rate. */
+  /**
+   * The upstream said 429. True when this halved the rate. A 429 within a
+   * second of the last halving is the same signal (the answers to what was
+   * sent at the old rate), but it still starts the quiet second over.
+   */
   halve(now: number): boolean {
-    if (!this.#numbers.adaptive || now - this.#lastHalved < ADAPTIVE_WINDOW_MS) return false;
-    this.#lastHalved = now;
+    if (!this.#numbers.adaptive) return false;
+    this.#climb(now);
     this.#lastRaised = now;
-    this.#rate = Math.max(MIN_RATE, this.#rate / 2);
-    // What was reserved at the old rate is not honoured: the next slot starts now.
-    this.#tat = Math.min(this.#tat, now + 1_000 / this.#rate);
+    if (now - this.#lastHalved < ADAPTIVE_WINDOW_MS) return false;
+    this.#lastHalved = now;
+    // Never below 1/s, nor above a perSecond set lower than that.
+    this.#rate = Math.max(Math.min(MIN_RATE, this.#numbers.perSecond), this.#rate / 2);
+    // Slots handed out at the old rate are dropped (their holders take new
+    // ones, see `generation`), and the scope was just told it sends too fast:
+    // no burst now, the next slot is one interval at the new rate away.
+    const interval = 1_000 / this.#rate;
+    this.#tat = now + interval + this.#tolerance(interval);
     this.generation++;
     return true;
   }
@@ -67,8 +79,9 @@ export class SendRate {
     this.#rate = Math.min(this.#numbers.perSecond, this.#rate + seconds * step);
   }
 
-  /** The burst follows the current rate. */
-  #burst(): number {
-    return Math.max(1, (this.#numbers.burst * this.#rate) / this.#numbers.perSecond);
+  /** How far ahead of its schedule the scope may send: the burst, which follows the current rate. */
+  #tolerance(interval: number): number {
+    const burst = Math.max(1, (this.#numbers.burst * this.#rate) / this.#numbers.perSecond);
+    return (burst - 1) * interval;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `circuitBreaker`, as a step. While the scope's circuit is open, an attempt
- * is refused at once with `CircuitOpenError`, sending nothing; after `openMs`
+ * is refused at once with `CircuitOpenError`, sending nothing (and paying
+ * nothing from the retry budget: the error is not retried); after `openMs`
  * one attempt in the whole scope goes through as the probe. Failures are
  * connection errors, timeouts and 5xx but a 503 that pauses; a 2xx or a 4xx
  * (429 included) resets the count; a pausing 503 neither counts nor resets.
@@ -19,13 +20,17 @@ export const breaker: Step = (call, next) => {
   const admission = call.client.scope.admit();
   if (admission.open) throw circuitOpen(call, admission.retryAfterMs);
   const probe = admission.probe;
+  // The step runs before the pause and the throttle, so an open circuit
+  // refuses a call at once instead of after its wait; an attempt that ends in
+  // that wait (deadline, abort) was never sent and says nothing of the upstream.
+  const sent = call.attempts.length;
   return next().then(
     (outcome) => {
       call.client.scope.report('success', probe);
       return outcome;
     },
     (error: unknown) => {
-      call.client.scope.report(classify(error), probe);
+      call.client.scope.report(call.attempts.length > sent ? classify(error) : 'neutral', probe);
       throw error;
     },
   );

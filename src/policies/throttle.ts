@@ -5,21 +5,39 @@
  * ends it at once. After a 429 an adaptive rate halves.
  */
 import { RateLimitError } from '../errors.js';
-import type { Step } from '../pipeline.js';
+import type { Call, Next, Step } from '../pipeline.js';
 import { wait } from './deadline.js';
 import { addHeld } from './pause.js';
 
-export const throttle: Step = async (call, next) => {
-  const slot = call.client.scope.takeSlot();
-  const ms = typeof slot === 'number' ? slot : await slot;
-  if (ms > 0) {
+export const throttle: Step = (call, next) => {
+  const { scope } = call.client;
+  const slot = scope.takeSlot();
+  // A slot free now costs no promise and no timer beyond the send itself.
+  if (slot === 0) return send(call, next);
+  return waitForSlot(call, slot, scope.rateGeneration?.()).then(() => send(call, next));
+};
+
+async function waitForSlot(
+  call: Call,
+  slot: number | Promise<number>,
+  generation: number | undefined,
+): Promise<void> {
+  const { scope } = call.client;
+  for (let ms = await slot; ms > 0;) {
     addHeld(call, ms, 'throttle');
     await wait(call, ms);
+    // A 429 while this attempt waited halved the rate and dropped the slots
+    // handed out at the old one: this attempt takes a new slot at the new rate.
+    if (generation === undefined || scope.rateGeneration!() === generation) return;
+    const again = scope.takeSlot();
+    generation = scope.rateGeneration!();
+    ms = await again;
   }
-  try {
-    return await next();
-  } catch (error) {
+}
+
+function send(call: Call, next: Next) {
+  return next().catch((error: unknown) => {
     if (error instanceof RateLimitError) call.client.scope.rateLimited();
     throw error;
-  }
-};
+  });
+}

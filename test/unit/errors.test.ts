@@ -8,6 +8,7 @@ import {
   AuthenticationError,
   BadRequestError,
   ChatDashError,
+  CircuitOpenError,
   ConflictError,
   createChatDashClient,
   InternalServerError,
@@ -143,7 +144,7 @@ describe('the error classes', () => {
   );
 
   it('exports every error class with name equal to its export name, on the class and its instances', () => {
-    expect(exported.length).toBe(14);
+    expect(exported.length).toBe(15);
     for (const [name, Class] of exported) {
       expect((Class as { name: string }).name).toBe(name);
       const C = Class as new (...args: unknown[]) => Error;
@@ -152,7 +153,9 @@ describe('the error classes', () => {
           ? [404, new Headers(), null, 'm']
           : name === 'ResponseValidationError'
             ? [[], null, 200, new Headers(), { url: 'https://x/', attempts: [] }]
-            : ['m'];
+            : name === 'CircuitOpenError'
+              ? ['m', { retryAfterMs: 5 }]
+              : ['m'];
       const error = new C(...args);
       expect(error.name).toBe(name);
       expect(error).toBeInstanceOf(ChatDashError);
@@ -207,6 +210,23 @@ describe('the error classes', () => {
     expect(error.url).toBe(real);
     expect(error.attempts).toEqual([]);
     expect(calls).toHaveLength(0);
+  });
+
+  it('gives CircuitOpenError its name, its retryAfterMs in JSON, and no APIError or connection-error kind', () => {
+    const error = new CircuitOpenError('open', { url: 'https://x/', retryAfterMs: 1_234 });
+    expect(error).toBeInstanceOf(ChatDashError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(APIError);
+    expect(error).not.toBeInstanceOf(APIConnectionError);
+    expect(error.name).toBe('CircuitOpenError');
+    expect(CircuitOpenError.name).toBe('CircuitOpenError');
+    expect(error.retryAfterMs).toBe(1_234);
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+      name: 'CircuitOpenError',
+      url: 'https://x/',
+      retryAfterMs: 1_234,
+      attempts: [],
+    });
   });
 
   it('turns a failing fetch into APIConnectionError with a sanitized copy of the original as cause', async () => {

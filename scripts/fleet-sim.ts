@@ -25,7 +25,7 @@ import type { Scope } from '../src/coordination/coordinator.js';
 import { MemoryScope } from '../src/coordination/memory.js';
 import { APIError } from '../src/errors.js';
 import { checkRequestOptions, resolveOptions } from '../src/options.js';
-import { run, type Call, type ClientContext, type Outcome } from '../src/pipeline.js';
+import { newCall, run, type Call, type ClientContext, type Outcome } from '../src/pipeline.js';
 import { timeout } from '../src/policies/timeout.js';
 import { Log } from '../src/telemetry/log.js';
 import { Redactor } from '../src/telemetry/redact.js';
@@ -199,28 +199,14 @@ async function worker(
 ): Promise<void> {
   while (events.now < end) {
     const began = events.now;
-    await run(attemptSteps, newCall(client), exchange).catch(() => undefined);
+    await run(
+      attemptSteps,
+      newCall(url, { agentId: 'agent_1', conversationId: 'conv_1' }, settings, client),
+      exchange,
+    ).catch(() => undefined);
     // A call refused at once (nothing in this simulation does that) must not spin in place.
     if (events.now === began) await new Promise((resolve) => events.at(1, () => resolve(0)));
   }
-}
-
-function newCall(client: ClientContext): Call {
-  return {
-    url,
-    params: { agentId: 'agent_1', conversationId: 'conv_1' },
-    settings,
-    client,
-    attempts: [],
-    deadlineAt: undefined,
-    span: undefined,
-    n: 1,
-    heldMs: 0,
-    heldSource: undefined,
-    probe: false,
-    attemptSignal: undefined,
-    headers: client.headers,
-  };
 }
 
 /** mulberry32: a small seeded generator, so a run can be repeated. */

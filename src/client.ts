@@ -9,7 +9,14 @@ import { ENDPOINT } from './endpoint.js';
 import { OPEN_SCOPE, type Scope } from './coordination/coordinator.js';
 import { MemoryCoordinator } from './coordination/memory.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
-import { run, type Call, type ClientContext, type Outcome, type Step } from './pipeline.js';
+import {
+  newCall,
+  run,
+  type Call,
+  type ClientContext,
+  type Outcome,
+  type Step,
+} from './pipeline.js';
 import { breaker } from './policies/breaker.js';
 import { getConversations } from './policies/bulk.js';
 import { aborted, deadline, startDeadline } from './policies/deadline.js';
@@ -206,28 +213,6 @@ class ChatDashClientImpl implements ChatDashClient {
       throw error;
     }
   }
-}
-
-function newCall(
-  url: string,
-  params: GetConversationParams,
-  settings: Call['settings'],
-  client: ClientContext,
-): Call {
-  return {
-    url,
-    params,
-    settings,
-    client,
-    attempts: [],
-    deadlineAt: undefined,
-    span: undefined,
-    n: 1,
-    heldMs: 0,
-    heldSource: undefined,
-    attemptSignal: undefined,
-    headers: client.headers,
-  };
 }
 
 const USER_AGENT = `chatdash-client/${VERSION}${

@@ -80,3 +80,26 @@ export function run(steps: readonly Step[], call: Call, last: (call: Call) => Pr
   };
   return at(0);
 }
+
+/** A call about to run: no attempt made yet. */
+export function newCall(
+  url: string,
+  params: GetConversationParams,
+  settings: CallSettings,
+  client: ClientContext,
+): Call {
+  return {
+    url,
+    params,
+    settings,
+    client,
+    attempts: [],
+    deadlineAt: undefined,
+    span: undefined,
+    n: 1,
+    heldMs: 0,
+    heldSource: undefined,
+    attemptSignal: undefined,
+    headers: client.headers,
+  };
+}

@@ -21,7 +21,8 @@ import {
   type ChatDashError,
   type ConversationWithResponse,
 } from '../helpers/transport.js';
-import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
+import { httpServer, sendJson } from '../helpers/servers.js';
+import { makeConversation } from '../../src/testing.js';
 import { failure, sleep, timed } from '../helpers/settle.js';
 
 const apiKey = 'ck_flow_test_key';
@@ -61,7 +62,7 @@ async function timedServer(answer: (req: IncomingMessage, res: ServerResponse) =
   return Object.assign(server, { arrivals });
 }
 
-const ok = (_: IncomingMessage, res: ServerResponse) => sendJson(res, 200, exampleConversation);
+const ok = (_: IncomingMessage, res: ServerResponse) => sendJson(res, 200, makeConversation());
 
 /**
  * `inFlight` loops of calls for `ms`; every settled call's result or error.

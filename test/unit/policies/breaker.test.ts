@@ -27,13 +27,15 @@ function scope() {
 
 /** One attempt through the breaker that ends with `status` (200: success). */
 function attempt(h: Harness, status: number, headers: Record<string, string> = {}) {
-  const next = vi.fn(async (): Promise<Outcome> =>
-    status === 200
+  // An attempt that was sent leaves its record (what the observe step does in the real list).
+  const next = vi.fn(async (): Promise<Outcome> => {
+    h.call.attempts.push({ attempt: h.call.n, status, durationMs: 1 });
+    return status === 200
       ? outcome(h.call)
       : Promise.reject(
           APIError.from(status, '', new Headers(headers), {}, { url: h.call.url, attempts: [] }),
-        ),
-  );
+        );
+  });
   // Through the runner: an open circuit throws before any await, and the runner makes that a rejection.
   return { result: run([breaker], h.call, next).catch((e: unknown) => e), next };
 }

@@ -64,6 +64,6 @@ describe('the throttle step', () => {
       return [scope.takeSlot(), scope.takeSlot()];
     };
     expect(await waitsAfter(500)).toEqual([100, 200]); // 10 a second
-    expect(await waitsAfter(429)).toEqual([100, 300]); // 5 a second
+    expect(await waitsAfter(429)).toEqual([200, 400]); // 5 a second, from one new interval on: no burst after a halving
   });
 });

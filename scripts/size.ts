@@ -14,15 +14,17 @@ import { build } from 'esbuild';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Raised from 4 KB when the client gained bounded reading, redaction, logging,
 // tracing, the retry budget, the rate-limit pause, bulk calls and de-duplication
-// (the hardening, observability and traffic features): 8.6 KB measured; the cap
-// guards against regressions.
-export const ENTRY_LIMIT_BYTES = 10 * 1024;
+// (the hardening, observability and traffic features): 8.6 KB measured. Raised
+// again to 14 KB when the call became a pipeline of steps behind a coordinator
+// and gained middleware, the send rate and the circuit breaker, and redaction of
+// every spelling of the key: 12.6 KB measured. The cap guards against regressions.
+export const ENTRY_LIMIT_BYTES = 14 * 1024;
 
 /**
  * Regression cap for the whole one-call bundle, openapi-fetch included (only
  * its URL serializers are used now: ~1.1 KB of it).
  */
-export const TOTAL_LIMIT_BYTES = 11 * 1024;
+export const TOTAL_LIMIT_BYTES = 15 * 1024;
 
 export interface SizeReport {
   /** This package's own code that a one-call program loads (dependencies left external). */

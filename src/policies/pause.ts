@@ -21,8 +21,15 @@ export const pause: Step = (call, next) => {
 };
 
 async function hold(call: Call, first: number): Promise<void> {
-  for (let held = first; held > 0; held = call.client.scope.pausedFor()) {
-    addHeld(call, held, 'rate-limit');
+  const { clock, scope } = call.client;
+  let end = clock() + first;
+  addHeld(call, first, 'rate-limit');
+  for (let held = first; held > 0; held = scope.pausedFor()) {
+    // Only what another call's 429 added is a further hold: a timer can fire up to
+    // 1 ms before the clock says, and that remainder is the same pause.
+    const extended = clock() + held - end;
+    if (extended >= 1) addHeld(call, extended, 'rate-limit');
+    end = Math.max(end, clock() + held);
     await wait(call, held);
   }
 }

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repo, runIn, sourceCheckout } from '../helpers/spec-scratch.js';
 
-const tsx = join(repo, 'node_modules/.bin/tsx');
 const tsc = join(repo, 'node_modules/.bin/tsc');
 
 // Two generator runs and two full type checks on a loaded 2-core machine.
@@ -39,7 +38,7 @@ describe('params typed by the spec', () => {
     'type-checks src/ and generated/ as committed (the control)',
     async () => {
       const root = await sourceCheckout();
-      const generated = await runIn(root, tsx, ['scripts/generate.ts', '--check']);
+      const generated = await runIn(root, 'npm', ['run', '-s', 'generate', '--', '--check']);
       expect(generated.code, generated.stderr).toBe(0);
       const checked = await runIn(root, tsc, ['--noEmit', '-p', 'tsconfig.src.json']);
       expect(checked.stdout).toBe('');
@@ -53,7 +52,7 @@ describe('params typed by the spec', () => {
     async () => {
       const root = await sourceCheckout();
       await addRequiredTenant(root);
-      const generated = await runIn(root, tsx, ['scripts/generate.ts']);
+      const generated = await runIn(root, 'npm', ['run', '-s', 'generate']);
       expect(generated.code, generated.stderr).toBe(0);
       expect(await readFile(join(root, 'generated/chatdash.ts'), 'utf8')).toMatch(
         /\n\s+tenant: string;\n/,

@@ -20,17 +20,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { steps } from '../src/client.js';
-import type { Scope } from '../src/coordination/coordinator.js';
-import { MemoryScope } from '../src/coordination/memory.js';
-import { APIError } from '../src/errors.js';
-import { checkRequestOptions, resolveOptions } from '../src/options.js';
-import { newCall, run, type Call, type ClientContext, type Outcome } from '../src/pipeline.js';
-import { timeout } from '../src/policies/timeout.js';
-import { Log } from '../src/telemetry/log.js';
-import { Redactor } from '../src/telemetry/redact.js';
-import { EventQueue } from './fleet-sim/events.js';
-import { SharedStore } from './fleet-sim/shared-scope.js';
+import { steps } from '../../src/client.js';
+import type { Scope } from '../../src/coordination/coordinator.js';
+import { MemoryScope } from '../../src/coordination/memory.js';
+import { APIError } from '../../src/errors.js';
+import { checkRequestOptions, resolveOptions } from '../../src/options.js';
+import { newCall, run, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
+import { timeout } from '../../src/policies/timeout.js';
+import { Log } from '../../src/telemetry/log.js';
+import { Redactor } from '../../src/telemetry/redact.js';
+import { EventQueue } from '../fleet-sim/events.js';
+import { SharedStore } from '../fleet-sim/shared-scope.js';
 
 const { values } = parseArgs({
   options: {

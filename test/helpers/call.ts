@@ -14,7 +14,7 @@ import {
 } from '../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../src/coordination/memory.js';
 import type { CallSettings } from '../../src/options.js';
-import type { Call, ClientContext, Outcome } from '../../src/pipeline.js';
+import { newCall, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
 import { Log } from '../../src/telemetry/log.js';
 import { Redactor } from '../../src/telemetry/redact.js';
 import type {
@@ -97,10 +97,10 @@ export function makeCall(options: CallOptions = {}): Harness {
     middleware: options.middleware ?? [],
     tracing: false,
   };
-  const call: Call = {
+  const call = newCall(
     url,
-    params: options.params ?? { agentId: 'agent_1', conversationId: 'conv_1' },
-    settings: {
+    options.params ?? { agentId: 'agent_1', conversationId: 'conv_1' },
+    {
       signal: undefined,
       timeoutMs: 30_000,
       maxRetries: 2,
@@ -108,16 +108,9 @@ export function makeCall(options: CallOptions = {}): Harness {
       deadlineMs: undefined,
       ...options.settings,
     },
-    client: context,
-    attempts: [],
-    deadlineAt: undefined,
-    span: undefined,
-    n: 1,
-    heldMs: 0,
-    heldSource: undefined,
-    attemptSignal: undefined,
-    headers,
-  };
+    context,
+  );
+  call.headers = headers;
   return { call, context, scope, coordinator, logs };
 }
 

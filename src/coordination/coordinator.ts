@@ -66,8 +66,12 @@ export interface Scope {
   takeSlot(): number | Promise<number>;
   /** The upstream answered 429: an adaptive rate halves. */
   rateLimited(): void;
-  /** Whether an attempt may be sent. Only with `circuitBreaker`. */
-  admit(): Admission;
+  /**
+   * Whether an attempt may be sent. Only with `circuitBreaker`. A promise only
+   * when a shared circuit must ask who sends the probe; an open circuit
+   * answers at once.
+   */
+  admit(): Admission | Promise<Admission>;
   /** How an admitted attempt ended; `probe` as `admit` said. */
   report(result: AttemptResult, probe: boolean): void;
 }

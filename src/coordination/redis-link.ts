@@ -139,13 +139,19 @@ export class RedisLink {
   }
 
   #lost(reason: string): void {
-    if (this.#health === 'closed' || this.#health === 'down') return;
-    const was = this.#health;
+    if (this.#health === 'connecting') return this.#stillConnecting(reason);
+    if (this.#health !== 'up') return;
     this.#health = 'down';
-    if (was === 'up') for (const listener of this.#listeners.values()) listener.down();
-    if (was === 'up' || performance.now() - this.#born > CONNECT_GRACE_MS)
-      this.#announceDown(reason);
+    for (const listener of this.#listeners.values()) listener.down();
+    this.#announceDown(reason);
     this.#startProbing();
+  }
+
+  /** A new coordinator's Redis gets a moment to answer before the operator hears of it. */
+  #stillConnecting(reason: string): void {
+    if (performance.now() - this.#born < CONNECT_GRACE_MS) return;
+    this.#health = 'down';
+    this.#announceDown(reason);
   }
 
   #announceDown(reason: string): void {
@@ -180,10 +186,8 @@ export class RedisLink {
       if (this.#announcedDown) this.#log?.info('redis coordinator: sharing is back', {});
       this.#announcedDown = false;
     } catch (error) {
-      if (this.#health === 'connecting' && performance.now() - this.#born > CONNECT_GRACE_MS) {
-        this.#health = 'down';
-        this.#announceDown(error === LOCAL ? 'no answer' : (error as Error).message);
-      }
+      if (this.#health === 'connecting')
+        this.#stillConnecting(error === LOCAL ? 'no answer' : (error as Error).message);
     } finally {
       this.#probing = false;
     }

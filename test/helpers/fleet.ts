@@ -28,6 +28,8 @@ export interface Member {
   signal: string | null;
   stderr: string;
   tally: Tally;
+  /** From its last output (the tally) to its exit. */
+  lingeredMs: number;
 }
 
 export interface Fleet {
@@ -59,8 +61,10 @@ export async function runFleet(
         let stdout = '';
         let stderr = '';
         let ready = false;
+        let printedAt = 0;
         child.stdout.on('data', (chunk: Buffer) => {
           stdout += chunk.toString();
+          printedAt = performance.now();
           if (!ready && stdout.includes('ready\n')) {
             ready = true;
             if (++readyCount === plans.length)
@@ -92,7 +96,7 @@ export async function runFleet(
               limited: [],
             };
           }
-          done({ code, signal, stderr, tally });
+          done({ code, signal, stderr, tally, lingeredMs: performance.now() - printedAt });
         });
       }),
   );

@@ -64,6 +64,12 @@ export interface Scope {
   budgetTokens(): number;
   /** Milliseconds to wait for a send slot (0: send now). Only with `rateLimit`. */
   takeSlot(): number | Promise<number>;
+  /**
+   * Bumped each time the rate drops. An attempt that waited for a slot while
+   * it changed waited for a slot of the old rate, and takes a new one: slots
+   * handed out at the old rate are dropped, not sent on top of the new rate.
+   */
+  rateGeneration(): number;
   /** The upstream answered 429: an adaptive rate halves. */
   rateLimited(): void;
   /**

@@ -105,6 +105,10 @@ export class LocalScope implements Scope {
     return this.#config.rateLimit ? this.#state.rate!.take(this.#state.clock()) : 0;
   }
 
+  rateGeneration(): number {
+    return this.#state.rate?.generation ?? 0;
+  }
+
   rateLimited(): void {
     if (this.#config.rateLimit) this.#state.rate!.halve(this.#state.clock());
   }

@@ -19,6 +19,8 @@ import type { SharedScope } from './redis-scope.js';
 const SLOT_SHARE = 0.1;
 /** A process that reserved nothing for this long no longer counts toward the fleet. */
 const SEEN_WINDOW_MS = 10_000;
+/** A reserved slot this far in the past is not used. */
+const STALE_MS = 500;
 
 export class SharedRate {
   readonly #scope: SharedScope;
@@ -27,6 +29,9 @@ export class SharedRate {
   #slots: number[] = [];
   #waiting: ((ms: number) => void)[] = [];
   #fetching = false;
+  /** Slots asked for since the last reservation, and how many that one took. */
+  #demand = 0;
+  #batch = 1;
   #generation = 0;
   /** The scope's rate and the processes in it, as last seen. */
   #rate: number;
@@ -42,12 +47,19 @@ export class SharedRate {
   /** Milliseconds until this attempt's slot. */
   take(): number | Promise<number> {
     if (!this.#scope.link.up) return this.#local();
+    this.#demand++;
+    const now = this.#scope.clock();
+    // A slot long past would add to the burst: the scope's allowance for it has gone.
+    while (this.#slots.length > 0 && this.#slots[0]! < now - STALE_MS) this.#slots.shift();
     const slot = this.#slots.shift();
-    if (slot !== undefined) return Math.max(0, slot - this.#scope.clock());
-    return new Promise<number>((resolve) => {
-      this.#waiting.push(resolve);
-      this.#reserve();
-    });
+    if (slot === undefined)
+      return new Promise<number>((resolve) => {
+        this.#waiting.push(resolve);
+        this.#reserve();
+      });
+    // Reserve the next few before these run out, so an attempt rarely waits for a round trip.
+    if (this.#slots.length < this.#batch / 2) this.#reserve();
+    return Math.max(0, slot - now);
   }
 
   /** The upstream said 429. */
@@ -59,6 +71,11 @@ export class SharedRate {
     link
       .run('halve', [keys.rate], [this.#numbers.perSecond, keys.channel, link.pid])
       .then((generation) => this.generation(Number(generation)), local);
+  }
+
+  /** Grows with every drop of the rate, shared or (while Redis is away) local. */
+  generationNow(): number {
+    return this.#generation + (this.#fallback?.generation ?? 0);
   }
 
   /** The scope's rate dropped: what this process reserved at the old rate is not used. */
@@ -78,7 +95,11 @@ export class SharedRate {
     if (this.#fetching || this.#waiting.length === 0) return;
     this.#fetching = true;
     const { perSecond, burst, adaptive } = this.#numbers;
-    const count = Math.min(this.#waiting.length, Math.max(1, Math.floor(this.#rate * SLOT_SHARE)));
+    // As many as were asked for since the last reservation: a quiet process holds few.
+    const wanted = Math.max(this.#demand, this.#waiting.length, 1);
+    const count = Math.min(wanted, Math.max(1, Math.floor(this.#rate * SLOT_SHARE)));
+    this.#demand = 0;
+    this.#batch = count;
     const { link, keys, clock } = this.#scope;
     const args = [perSecond, burst, adaptive ? 1 : 0, count, link.pid, SEEN_WINDOW_MS];
     link.run('slots', [keys.rate, keys.processes], args).then(

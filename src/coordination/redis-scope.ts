@@ -189,6 +189,10 @@ class RedisScope implements Scope {
     return this.#config.rateLimit ? this.#shared.rate!.take() : 0;
   }
 
+  rateGeneration(): number {
+    return this.#shared.rate?.generationNow() ?? 0;
+  }
+
   rateLimited(): void {
     if (this.#config.rateLimit) this.#shared.rate!.halve();
   }

@@ -15,7 +15,10 @@ const fixture = join(repo, 'test/fixtures/redis-fleet.ts');
 export interface Tally {
   ok: number;
   errors: Record<string, number>;
+  /** How long each call that the open circuit refused took to settle. */
   rejectedMs: number[];
+  /** When (Date.now()) the circuit first refused a call here; 0 if never. */
+  firstRejectAt: number;
   made: number;
   logs: { level: string; message: string }[];
   /** When each request left (Date.now()), and when each 429 came back. */
@@ -90,6 +93,7 @@ export async function runFleet(
               ok: 0,
               errors: { 'no tally': 1 },
               rejectedMs: [],
+              firstRejectAt: 0,
               made: 0,
               logs: [],
               sends: [],

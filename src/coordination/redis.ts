@@ -22,7 +22,7 @@ import { SharedScope, scopeKeys } from './redis-scope.js';
 export type { Coordinator } from '../types.js';
 
 /**
- * What the coordinator needs of a Redis client: an `ioredis` (>=5) or
+ * What the coordinator needs of a Redis client: an `ioredis` (5 or later) or
  * `iovalkey` `Redis` instance fits. Typed loosely so either package's own
  * types are accepted without this package depending on them.
  */

@@ -115,10 +115,13 @@ export class SharedScope implements LinkListener {
   }
 
   message(type: string, arg: string | undefined): void {
-    if (type === 'pause') this.local.gate.pause(Number(arg), this.clock());
-    else if (type === 'spent') this.#full = false;
-    else if (type === 'gen') this.rate?.generation(Number(arg));
-    else this.breaker?.message(type, Number(arg));
+    const n = Number(arg);
+    if (type === 'spent') this.#full = false;
+    // A number is checked before it is used: a malformed message must not stop the gate or the rate.
+    else if (arg !== undefined && !Number.isFinite(n)) return;
+    else if (type === 'pause') this.local.gate.pause(n, this.clock());
+    else if (type === 'gen') this.rate?.generation(n);
+    else this.breaker?.message(type, n);
   }
 
   async up(): Promise<void> {

@@ -15,7 +15,7 @@ import {
   type ChatDashClientOptions,
   type Coordinator,
 } from '../../src/index.js';
-import { connectRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { connectRedis, scopeChannel, startRedis, type RedisServer } from '../helpers/redis.js';
 import { exampleConversation, httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
 
@@ -165,6 +165,25 @@ describe('the pause, between two coordinators', () => {
       /deadline/,
     );
     expect(performance.now() - held).toBeLessThan(500);
+  });
+});
+
+describe('the subscriber connection', () => {
+  it('is made at once even when the caller made its own with lazyConnect', async () => {
+    const redis = connectRedis(server.url, { lazyConnect: true });
+    await redis.connect();
+    const made = createRedisCoordinator({ redis });
+    opened.push({ redis, coordinator: made });
+    const upstream = await ok();
+    await client(upstream.baseUrl, { coordinator: made }).getConversation(params);
+    await settleIn();
+    const admin = connectRedis(server.url);
+    const [, listening] = (await admin.pubsub(
+      'NUMSUB',
+      scopeChannel(upstream.baseUrl, apiKey),
+    )) as [string, number];
+    admin.disconnect();
+    expect(listening).toBe(1);
   });
 });
 

@@ -73,8 +73,9 @@ export class RedisLink {
       redis.defineCommand(id, { lua, numberOfKeys: keys });
       this.#names[name as ScriptName] = id;
     }
-    // Subscriptions come back by themselves after a reconnect, whatever the caller's options say.
-    this.#sub = redis.duplicate({ autoResubscribe: true });
+    // Subscriptions come back by themselves after a reconnect, and the connection is made
+    // at once, whatever the caller's options say.
+    this.#sub = redis.duplicate({ autoResubscribe: true, lazyConnect: false });
     // Our own connection: its errors are ours to swallow (the warn line covers them).
     this.#sub.on('error', () => {});
     this.#sub.on('message', (channel: string, text: string) => this.#message(channel, text));

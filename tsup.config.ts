@@ -7,6 +7,7 @@ export default defineConfig({
     types: 'src/types.ts',
     testing: 'src/testing.ts',
     undici: 'src/transports/undici.ts',
+    redis: 'src/coordination/redis.ts',
     cli: 'src/bin.ts',
   },
   format: ['esm', 'cjs'],
@@ -17,6 +18,7 @@ export default defineConfig({
       types: 'src/types.ts',
       testing: 'src/testing.ts',
       undici: 'src/transports/undici.ts',
+      redis: 'src/coordination/redis.ts',
     },
   },
   // The undici subpath loads undici with createRequire(import.meta.url); the CJS build needs the shim.

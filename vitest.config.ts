@@ -59,6 +59,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Each file starts its own redis-server (test/helpers/redis.ts); a missing one fails.
+          name: 'redis',
+          include: ['test/redis/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'types',
           include: [],
           typecheck: { enabled: true, only: true, include: ['test/types/**/*.test-d.ts'] },

@@ -146,14 +146,14 @@ export class ProcessScope implements Scope {
   rateLimited(): void {
     if (!this.#config.rateLimit || !this.#config.rateLimit.adaptive) return;
     void this.#store.command(() => {
-      const before = this.#shared.rateGeneration!();
+      const before = this.#shared.rateGeneration();
       this.#shared.rateLimited();
-      const after = this.#shared.rateGeneration!();
+      const after = this.#shared.rateGeneration();
       if (after !== before) this.#store.publish((scope) => scope.heardGeneration(after));
     });
   }
 
-  admit(): Admission {
+  admit(): Admission | Promise<Admission> {
     return this.#local.admit();
   }
 

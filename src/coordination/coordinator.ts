@@ -65,15 +65,19 @@ export interface Scope {
   /** Milliseconds to wait for a send slot (0: send now). Only with `rateLimit`. */
   takeSlot(): number | Promise<number>;
   /**
-   * Bumped each time the scope's rate drops: a slot `takeSlot` handed out
-   * before is dropped, and its holder takes another. An engine without it
-   * honours every slot it hands out.
+   * Bumped each time the rate drops. An attempt that waited for a slot while
+   * it changed waited for a slot of the old rate, and takes a new one: slots
+   * handed out at the old rate are dropped, not sent on top of the new rate.
    */
-  rateGeneration?(): number;
+  rateGeneration(): number;
   /** The upstream answered 429: an adaptive rate halves. */
   rateLimited(): void;
-  /** Whether an attempt may be sent. Only with `circuitBreaker`. */
-  admit(): Admission;
+  /**
+   * Whether an attempt may be sent. Only with `circuitBreaker`. A promise only
+   * when a shared circuit must ask who sends the probe; an open circuit
+   * answers at once.
+   */
+  admit(): Admission | Promise<Admission>;
   /** How an admitted attempt ended; `probe` as `admit` said. */
   report(result: AttemptResult, probe: boolean): void;
 }

@@ -61,7 +61,7 @@ export class MemoryScope {
     this.clock = clock;
   }
 
-  handle(config: ScopeConfig): Scope {
+  handle(config: ScopeConfig): LocalScope {
     if (config.budget) this.budget ??= new RetryBudget(config.budget);
     if (config.rateLimit) this.rate ??= new SendRate(config.rateLimit, this.clock());
     if (config.circuitBreaker) this.breaker ??= new Breaker(config.circuitBreaker);

@@ -12,12 +12,19 @@ import {
   CircuitOpenError,
   ResponseValidationError,
 } from '../errors.js';
-import type { AttemptResult } from '../coordination/coordinator.js';
-import type { Call, Step } from '../pipeline.js';
+import type { Admission, AttemptResult } from '../coordination/coordinator.js';
+import type { Call, Next, Outcome, Step } from '../pipeline.js';
 import { serverDelay } from './retry.js';
 
 export const breaker: Step = (call, next) => {
   const admission = call.client.scope.admit();
+  // Only a shared circuit asking who probes answers later; an open one answers at once.
+  return admission instanceof Promise
+    ? admission.then((answer) => admitted(call, next, answer))
+    : admitted(call, next, admission);
+};
+
+function admitted(call: Call, next: Next, admission: Admission): Promise<Outcome> {
   if (admission.open) throw circuitOpen(call, admission.retryAfterMs);
   const probe = admission.probe;
   // The step runs before the pause and the throttle, so an open circuit
@@ -34,7 +41,7 @@ export const breaker: Step = (call, next) => {
       throw error;
     },
   );
-};
+}
 
 export function circuitOpen(call: Call, retryAfterMs: number): CircuitOpenError {
   const ms = Math.max(0, Math.ceil(retryAfterMs));

@@ -2,7 +2,8 @@
  * `rateLimit`, as a step: each attempt waits for its send slot from the
  * scope's rate (`delaySource: 'throttle'`). The wait counts toward the
  * deadline (a wait that would end past it is refused at once) and an abort
- * ends it at once. After a 429 an adaptive rate halves.
+ * ends it at once. After a 429 an adaptive rate halves; an attempt that was
+ * waiting for a slot of the old rate takes a new one.
  */
 import { RateLimitError } from '../errors.js';
 import type { Call, Next, Step } from '../pipeline.js';
@@ -14,13 +15,13 @@ export const throttle: Step = (call, next) => {
   const slot = scope.takeSlot();
   // A slot free now costs no promise and no timer beyond the send itself.
   if (slot === 0) return send(call, next);
-  return waitForSlot(call, slot, scope.rateGeneration?.()).then(() => send(call, next));
+  return waitForSlot(call, slot, scope.rateGeneration()).then(() => send(call, next));
 };
 
 async function waitForSlot(
   call: Call,
   slot: number | Promise<number>,
-  generation: number | undefined,
+  generation: number,
 ): Promise<void> {
   const { scope } = call.client;
   for (let ms = await slot; ms > 0;) {
@@ -28,9 +29,9 @@ async function waitForSlot(
     await wait(call, ms);
     // A 429 while this attempt waited halved the rate and dropped the slots
     // handed out at the old one: this attempt takes a new slot at the new rate.
-    if (generation === undefined || scope.rateGeneration!() === generation) return;
+    if (scope.rateGeneration() === generation) return;
     const again = scope.takeSlot();
-    generation = scope.rateGeneration!();
+    generation = scope.rateGeneration();
     ms = await again;
   }
 }

@@ -17,8 +17,10 @@ import { createChatDashClient, NotFoundError, APIError, VERSION, type Conversati
 import type { Conversation as TypesOnly, ConversationStatus, paths, ChatDashClient, GetConversationParams } from 'chatdash-client/types';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
 import { createUndiciFetch, type UndiciFetch } from 'chatdash-client/undici';
+import { createRedisCoordinator, type RedisClient } from 'chatdash-client/redis';
 
 export const makeFetch = (): UndiciFetch => createUndiciFetch({ connections: 8, proxy: 'env' });
+export const makeCoordinator = (redis: RedisClient) => createRedisCoordinator({ redis, prefix: 'app:' });
 const options: ChatDashClientOptions = { apiKey: process.env.CHATDASH_API_KEY, validateResponses: true };
 const status: ConversationStatus = 'pending';
 const sample: TypesOnly = makeConversation({ status });
@@ -152,6 +154,52 @@ const { makeConversation, startMockChatDash } = require('chatdash-client/testing
     }
     await symlink(join(repo, 'node_modules/undici'), join(root, 'node_modules/undici'), 'dir');
     for (const file of ['undici.mjs', 'undici.cjs']) {
+      const { stdout } = await run(process.execPath, [join(root, file)]);
+      expect(JSON.parse(stdout), file).toEqual({ id: 'conv_0001' });
+    }
+  });
+
+  it('loads chatdash-client/redis in ESM and CommonJS without ioredis, says how to get it, and runs with it', async () => {
+    // Redis on the discard port, where nothing listens: the coordinator decides locally.
+    const body = (load: string) => `${load}
+  if (!Redis) {
+    try {
+      createRedisCoordinator({ redis: undefined });
+    } catch (error) {
+      console.log(JSON.stringify({ error: error.name + ': ' + error.message }));
+    }
+    return;
+  }
+  const redis = new Redis({ port: 9, lazyConnect: true });
+  const coordinator = createRedisCoordinator({ redis });
+  const mock = await startMockChatDash({ conversations: [makeConversation()] });
+  const client = createChatDashClient({ apiKey: 'ck_redis', baseUrl: mock.baseUrl, coordinator, logLevel: 'off' });
+  const c = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
+  await Promise.all([mock.close(), coordinator.close()]);
+  redis.disconnect();
+  console.log(JSON.stringify({ id: c._id }));
+})();`;
+    const esm = body(`import { createChatDashClient } from 'chatdash-client';
+import { createRedisCoordinator } from 'chatdash-client/redis';
+import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
+(async () => {
+  const { Redis } = await import('ioredis').catch(() => ({}));`);
+    const cjs = body(`const { createChatDashClient } = require('chatdash-client');
+const { createRedisCoordinator } = require('chatdash-client/redis');
+const { makeConversation, startMockChatDash } = require('chatdash-client/testing');
+(async () => {
+  let Redis;
+  try { ({ Redis } = require('ioredis')); } catch {}`);
+    await writeFile(join(root, 'redis.mjs'), esm);
+    await writeFile(join(root, 'redis.cjs'), cjs);
+    const missing =
+      'ChatDashError: createRedisCoordinator: redis must be a connected ioredis client (npm install ioredis, then pass new Redis(url)), got undefined';
+    for (const file of ['redis.mjs', 'redis.cjs']) {
+      const { stdout } = await run(process.execPath, [join(root, file)]);
+      expect(JSON.parse(stdout), file).toEqual({ error: missing });
+    }
+    await symlink(join(repo, 'node_modules/ioredis'), join(root, 'node_modules/ioredis'), 'dir');
+    for (const file of ['redis.mjs', 'redis.cjs']) {
       const { stdout } = await run(process.execPath, [join(root, file)]);
       expect(JSON.parse(stdout), file).toEqual({ id: 'conv_0001' });
     }

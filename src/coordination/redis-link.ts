@@ -1,0 +1,230 @@
+/**
+ * The Redis coordinator's connections and their health. Commands go on the
+ * caller's connection; publish/subscribe needs a second one, made with
+ * `redis.duplicate()` and closed by `close()`.
+ *
+ * Sharing is "up" only while both answer. A command is never queued on a
+ * connection that is not ready, and each is raced against `timeoutMs`: a
+ * refusal, an error reply or no answer in time marks sharing lost, and from
+ * then on every decision is local at once (no call waits for a Redis that is
+ * down or frozen) while a probe asks every 250 ms whether Redis is back. Each
+ * loss is one `warn` line and each return one `info` line, never one per call.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { ScopeLog } from './coordinator.js';
+import { SCRIPTS, type ScriptName } from './redis-scripts.js';
+
+/** What a scope hears from the link. */
+export interface LinkListener {
+  /** A message another process published on the scope's channel. */
+  message(type: string, arg: string | undefined): void;
+  /** Sharing is (back) up: re-read the shared state, which may have changed unheard. */
+  up(): Promise<void>;
+  /** Sharing is lost: decide locally from now on. */
+  down(): void;
+}
+
+/** The parts of an ioredis (or iovalkey) client the coordinator uses. */
+export interface Connection {
+  readonly status: string;
+  duplicate(override?: object): Connection;
+  defineCommand(name: string, definition: { lua: string; numberOfKeys: number }): void;
+  ping(): Promise<unknown>;
+  subscribe(...channels: string[]): Promise<unknown>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+  disconnect(): void;
+}
+
+type Health = 'connecting' | 'up' | 'down' | 'closed';
+
+const PROBE_EVERY_MS = 250;
+/** How long a coordinator made before its Redis answers waits before it warns. */
+const CONNECT_GRACE_MS = 2_000;
+
+/** Rejects a command the link did not send or got no good answer to: decide locally. */
+export const LOCAL = Symbol('decide locally');
+
+export class RedisLink {
+  /** This process in the scope's messages and heartbeat: random, so it says nothing about the host. */
+  readonly pid = randomBytes(8).toString('hex');
+  readonly #redis: Connection;
+  readonly #sub: Connection;
+  readonly #timeoutMs: number;
+  readonly #names: Record<ScriptName, string>;
+  readonly #listeners = new Map<string, LinkListener>();
+  readonly #subscribed = new Set<string>();
+  #health: Health = 'connecting';
+  #announcedDown = false;
+  #log: ScopeLog | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #probing = false;
+  readonly #born = performance.now();
+  readonly #wake = () => void this.#probe();
+  readonly #subDown = () => this.#lost('the subscriber connection closed');
+
+  constructor(redis: Connection, timeoutMs: number) {
+    this.#redis = redis;
+    this.#timeoutMs = timeoutMs;
+    // Named by a hash of the script, so two versions of this package on one connection never run each other's.
+    this.#names = {} as Record<ScriptName, string>;
+    for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
+      const id = `chatdash_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 10)}`;
+      redis.defineCommand(id, { lua, numberOfKeys: keys });
+      this.#names[name as ScriptName] = id;
+    }
+    // Subscriptions come back by themselves after a reconnect, and the connection is made
+    // at once, whatever the caller's options say.
+    this.#sub = redis.duplicate({ autoResubscribe: true, lazyConnect: false });
+    // Our own connection: its errors are ours to swallow (the warn line covers them).
+    this.#sub.on('error', () => {});
+    this.#sub.on('message', (channel: string, text: string) => this.#message(channel, text));
+    this.#sub.on('close', this.#subDown);
+    this.#sub.on('ready', this.#wake);
+    // Only a `ready` listener on the caller's connection: an `error` listener would change what it prints.
+    redis.on('ready', this.#wake);
+    this.#startProbing();
+  }
+
+  get up(): boolean {
+    return this.#health === 'up';
+  }
+
+  /** The first client's log: where the lost/back lines go. */
+  useLog(log: ScopeLog): void {
+    this.#log ??= log;
+  }
+
+  listen(channel: string, listener: LinkListener): void {
+    this.#listeners.set(channel, listener);
+    this.#subscribe(channel);
+  }
+
+  /** Runs a script when sharing is up; rejects with LOCAL otherwise, or when Redis fails to answer well in time. */
+  run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) {
+    if (this.#health !== 'up') return Promise.reject(LOCAL);
+    return this.#send(() => this.#call(name, keys, args));
+  }
+
+  /** Like `run`, for a write nobody waits for: a failure only marks sharing lost. */
+  fire(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): void {
+    this.run(name, keys, args).catch(() => {});
+  }
+
+  close(): void {
+    if (this.#health === 'closed') return;
+    this.#health = 'closed';
+    clearInterval(this.#timer);
+    this.#redis.off('ready', this.#wake);
+    this.#sub.off('close', this.#subDown);
+    this.#sub.disconnect();
+    for (const listener of this.#listeners.values()) listener.down();
+  }
+
+  #call(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) {
+    const command = (
+      this.#redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+    )[this.#names[name]]!;
+    return command.call(this.#redis, ...keys, ...args);
+  }
+
+  #send<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#redis.status !== 'ready') {
+      this.#lost(`the connection is ${this.#redis.status}`);
+      return Promise.reject(LOCAL);
+    }
+    return within(command(), this.#timeoutMs).catch((error: unknown) => {
+      this.#lost(error instanceof Error ? error.message : String(error));
+      throw LOCAL;
+    });
+  }
+
+  #lost(reason: string): void {
+    if (this.#health === 'connecting') return this.#stillConnecting(reason);
+    if (this.#health !== 'up') return;
+    this.#health = 'down';
+    for (const listener of this.#listeners.values()) listener.down();
+    this.#announceDown(reason);
+    this.#startProbing();
+  }
+
+  /** A new coordinator's Redis gets a moment to answer before the operator hears of it. */
+  #stillConnecting(reason: string): void {
+    if (performance.now() - this.#born < CONNECT_GRACE_MS) return;
+    this.#health = 'down';
+    this.#announceDown(reason);
+  }
+
+  #announceDown(reason: string): void {
+    if (this.#announcedDown) return;
+    this.#announcedDown = true;
+    this.#log?.warn(`redis coordinator: sharing lost, deciding locally: ${reason}`, { reason });
+  }
+
+  #startProbing(): void {
+    if (this.#timer || this.#health === 'closed') return;
+    this.#timer = setInterval(() => void this.#probe(), PROBE_EVERY_MS);
+    this.#timer.unref?.();
+    void this.#probe();
+  }
+
+  /** Sharing comes back when both connections answer, every channel is subscribed and every scope has re-read its state. */
+  async #probe(): Promise<void> {
+    if (this.#health === 'up' || this.#health === 'closed' || this.#probing) return;
+    this.#probing = true;
+    try {
+      if (this.#sub.status !== 'ready') throw new Error(`the subscriber is ${this.#sub.status}`);
+      await this.#send(() => this.#redis.ping());
+      const missing = [...this.#listeners.keys()].filter((c) => !this.#subscribed.has(c));
+      if (missing.length > 0) await within(this.#sub.subscribe(...missing), this.#timeoutMs);
+      missing.forEach((channel) => this.#subscribed.add(channel));
+      if (this.#health !== 'down' && this.#health !== 'connecting') return;
+      this.#health = 'up';
+      await Promise.all([...this.#listeners.values()].map((listener) => listener.up()));
+      if (!this.up) return; // a re-read failed: still down, and already probing again
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      if (this.#announcedDown) this.#log?.info('redis coordinator: sharing is back', {});
+      this.#announcedDown = false;
+    } catch (error) {
+      if (this.#health === 'connecting')
+        this.#stillConnecting(error === LOCAL ? 'no answer' : (error as Error).message);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  #subscribe(channel: string): void {
+    if (this.#sub.status !== 'ready') return; // the probe subscribes once it is
+    this.#sub.subscribe(channel).then(
+      () => {
+        this.#subscribed.add(channel);
+        // What was published before we listened: read it once.
+        if (this.up) void this.#listeners.get(channel)?.up();
+      },
+      () => this.#lost('subscribe failed'),
+    );
+  }
+
+  #message(channel: string, text: string): void {
+    const [type = '', pid, arg] = text.split(' ');
+    if (pid !== this.pid) this.#listeners.get(channel)?.message(type, arg);
+  }
+}
+
+/** The promise, or a rejection after `ms`; the timer goes as soon as either settles. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

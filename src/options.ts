@@ -19,6 +19,7 @@ import type {
   ValidationReport,
 } from './types.js';
 
+/** Where the client calls when neither `baseUrl` nor `CHATDASH_BASE_URL` says otherwise. */
 export const DEFAULT_BASE_URL = 'https://api.chat-dash.com/v1/public';
 
 export interface Resolved {

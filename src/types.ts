@@ -7,7 +7,6 @@
  */
 import type { Middleware } from 'openapi-fetch';
 import type { components, paths } from '../generated/chatdash.js';
-import type { ENDPOINT } from './endpoint.js';
 
 export type { Middleware } from 'openapi-fetch';
 
@@ -232,7 +231,8 @@ export interface ChatDashClientOptions {
 }
 
 /** The spec's operation: `GET /agents/{agentId}/conversations/{conversationId}`. */
-export type GetConversationOperation = paths[typeof ENDPOINT]['get'];
+export type GetConversationOperation =
+  paths['/agents/{agentId}/conversations/{conversationId}']['get'];
 
 /** Optional properties also take `undefined`; required ones stay required. */
 type AllowUndefined<T> = {

@@ -64,6 +64,10 @@ export default defineConfig({
           include: ['test/redis/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 30_000,
+          // The fleet tests run 4 processes each and measure rates and delays: they run
+          // after every other project, one file at a time, so a 2-core CI machine is theirs.
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
         },
       },
       {

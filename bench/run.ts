@@ -55,6 +55,12 @@ const bare = createClient<paths>({ baseUrl });
 const plain = createChatDashClient({ apiKey: KEY, baseUrl });
 const validating = createChatDashClient({ apiKey: KEY, baseUrl, validateResponses: true });
 const overUndici = createChatDashClient({ apiKey: KEY, baseUrl, fetch: undiciFetch });
+// Without middleware no Request object is built; with one, every attempt builds one.
+const withMiddleware = createChatDashClient({
+  apiKey: KEY,
+  baseUrl,
+  middleware: [{ onRequest() {} }],
+});
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const chunkedParams = { agentId: 'chunked', conversationId: 'conv_1' };
 const chunkedUrl = `${baseUrl}/agents/chunked/conversations/conv_1`;
@@ -82,6 +88,7 @@ const clients: Record<string, Call> = {
   },
   'chatdash-client': () => plain.getConversation(params),
   'chatdash-client + validateResponses': () => validating.getConversation(params),
+  'chatdash-client + one no-op middleware': () => withMiddleware.getConversation(params),
   ...observabilityRows(KEY, baseUrl, params),
   'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
   // A body without Content-Length goes through the client's bounded streaming

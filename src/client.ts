@@ -226,6 +226,7 @@ function newCall(
     heldSource: undefined,
     probe: false,
     attemptSignal: undefined,
+    attemptAbort: undefined,
     headers: client.headers,
   };
 }

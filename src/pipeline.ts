@@ -10,6 +10,7 @@ import type { Clock } from './coordination/clock.js';
 import type { CallSettings } from './options.js';
 import type { Log } from './telemetry/log.js';
 import type { Redactor } from './telemetry/redact.js';
+import type { AttemptAbort } from './transports/attempt-abort.js';
 import type { CallSpan } from './telemetry/tracing.js';
 import type {
   Attempt,
@@ -61,6 +62,8 @@ export interface Call {
   probe: boolean;
   /** Aborted when this attempt's time is up or the caller aborts; what the transport is given. */
   attemptSignal: AbortSignal | undefined;
+  /** In place of `attemptSignal`, for a transport that takes the client's light abort. */
+  attemptAbort: AttemptAbort | undefined;
   /** This attempt's request headers (a copy: tracing adds `traceparent`). */
   headers: Record<string, string>;
 }

@@ -8,14 +8,14 @@
 import { APIConnectionTimeoutError } from '../errors.js';
 import type { Outcome, Step } from '../pipeline.js';
 import { aborted, deadlineError, timeLeft } from './deadline.js';
+import { newAttemptAbort } from './transport.js';
 
 export const timeout: Step = (call, next) => {
   const { signal, timeoutMs } = call.settings;
   if (signal?.aborted) return Promise.reject(aborted(call));
   const left = timeLeft(call);
   const byDeadline = left < timeoutMs;
-  const controller = new AbortController();
-  call.attemptSignal = controller.signal;
+  const controller = newAttemptAbort(call);
   return new Promise<Outcome>((resolve, reject) => {
     const done = () => {
       clearTimeout(timer);

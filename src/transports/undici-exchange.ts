@@ -10,14 +10,12 @@
  * socket is paused while 64 KiB wait unread, as undici's `Readable` did.
  */
 import type * as Undici from 'undici';
+import type { AttemptAbort } from './attempt-abort.js';
 
 type Controller = Undici.Dispatcher.DispatchController;
 
 /** What can abort a request: the caller's AbortSignal, or the client's light attempt abort. */
-export interface Abort {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-}
+export type Abort = AbortSignal | AttemptAbort;
 
 // A paused socket holds this much unread (undici's Readable's highWaterMark).
 const HIGH_WATER_MARK = 65_536;
@@ -32,7 +30,8 @@ export function failure(cause: unknown, abort: Abort | undefined, message: strin
 
 /**
  * The dispatch handler: resolves with a `LightResponse` at the headers, then
- * feeds it the body. `listen` and `unlisten` tie the request to its abort.
+ * feeds it the body. It listens to its abort itself (as the signal's
+ * `handleEvent`, or the attempt abort's listener) until the body is complete.
  */
 export class Exchange implements Undici.Dispatcher.DispatchHandler {
   #controller: Controller | undefined;
@@ -44,10 +43,18 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
     readonly url: string,
     readonly abort: Abort | undefined,
     readonly statusTexts: Record<number, string | undefined>,
-    readonly unlisten: () => void,
     readonly resolve: (response: Response) => void,
     readonly reject: (error: unknown) => void,
-  ) {}
+  ) {
+    if (!abort) return;
+    if ('listener' in abort) abort.listener = this;
+    else abort.addEventListener('abort', this, { once: true });
+  }
+
+  /** The caller's signal fired. */
+  handleEvent(): void {
+    this.aborted(this.abort!.reason);
+  }
 
   /** The abort fired: stop the request where it is (connecting, headers or body). */
   aborted(reason: unknown): void {
@@ -109,7 +116,10 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.unlisten();
+    const abort = this.abort;
+    if (!abort) return;
+    if ('listener' in abort) abort.listener = undefined;
+    else abort.removeEventListener('abort', this);
   }
 }
 

@@ -13,6 +13,7 @@ import type * as Http from 'node:http';
 import type * as Undici from 'undici';
 import { ChatDashError } from '../errors.js';
 import type { FetchLike } from '../types.js';
+import { ATTEMPT_ABORT, type AttemptAbort } from './attempt-abort.js';
 import { proxyAgent } from './proxy.js';
 import { Exchange } from './undici-exchange.js';
 
@@ -77,8 +78,9 @@ export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch
     proxy === false ? new undici.Agent(pool) : proxyAgent(undici, proxy, pool);
 
   const fetch = (input: string, init: RequestInit = {}): Promise<Response> => {
-    const signal = init.signal ?? undefined;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    // The client's own attempt abort comes in place of a signal (see attempt-abort.ts).
+    const abort = init.signal ?? (init as Init)[ATTEMPT_ABORT];
+    if (abort?.aborted) return Promise.reject(abort.reason);
     return new Promise((resolve, reject) => {
       let url: URL;
       let headers: Record<string, string>;
@@ -89,10 +91,6 @@ export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch
         reject(new TypeError('fetch failed', { cause }));
         return;
       }
-      const onAbort = () => exchange.aborted(signal!.reason);
-      const unlisten = signal ? () => signal.removeEventListener('abort', onAbort) : () => {};
-      const exchange = new Exchange(input, signal, STATUS_CODES, unlisten, resolve, reject);
-      signal?.addEventListener('abort', onAbort, { once: true });
       dispatcher.dispatch(
         {
           origin: url.origin,
@@ -101,13 +99,14 @@ export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch
           headers,
           body: (init.body ?? null) as string | Uint8Array | null,
         },
-        exchange,
+        new Exchange(input, abort, STATUS_CODES, resolve, reject),
       );
     });
   };
   const close = () => dispatcher.close();
-  return Object.assign(fetch, { close, [Symbol.asyncDispose]: close });
+  return Object.assign(fetch, { close, [Symbol.asyncDispose]: close, [ATTEMPT_ABORT]: true });
 }
+type Init = RequestInit & { [ATTEMPT_ABORT]?: AttemptAbort };
 
 let loaded: typeof Undici | undefined;
 // From node:http, read with require() at load: an ESM import of node:http makes Node 22+ start

@@ -73,15 +73,22 @@ export type Step = (call: Call, next: Next) => Promise<Outcome>;
 
 /** Runs `call` through `steps` in order; the last step's `next` is `last`. */
 export function run(steps: readonly Step[], call: Call, last: (call: Call) => Promise<Outcome>) {
-  const at = (i: number): Promise<Outcome> => {
-    const step = steps[i];
-    if (!step) return last(call);
-    try {
-      return step(call, () => at(i + 1));
-    } catch (error) {
-      // A step that throws before its first await still rejects the call, never throws.
-      return Promise.reject(error);
-    }
-  };
-  return at(0);
+  return at(steps, 0, call, last);
+}
+
+// Module-level, so a call makes one closure per step (its `next`) and no more.
+function at(
+  steps: readonly Step[],
+  i: number,
+  call: Call,
+  last: (call: Call) => Promise<Outcome>,
+): Promise<Outcome> {
+  const step = steps[i];
+  if (!step) return last(call);
+  try {
+    return step(call, () => at(steps, i + 1, call, last));
+  } catch (error) {
+    // A step that throws before its first await still rejects the call, never throws.
+    return Promise.reject(error);
+  }
 }

@@ -14,9 +14,9 @@ export const timeout: Step = (call, next) => {
   const { signal, timeoutMs } = call.settings;
   if (signal?.aborted) return Promise.reject(aborted(call));
   const left = timeLeft(call);
-  const watch = new Watch(call, newAttemptAbort(call), left < timeoutMs);
+  const controller = newAttemptAbort(call);
   return new Promise<Outcome>((resolve, reject) => {
-    watch.reject = reject;
+    const watch = new Watch(call, controller, left < timeoutMs, reject);
     watch.timer = setTimeout(expire, watch.byDeadline ? Math.max(0, left) : timeoutMs, watch);
     if (signal) {
       watch.onAbort = () => {
@@ -47,12 +47,12 @@ export const timeout: Step = (call, next) => {
 class Watch {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
-  reject: (error: unknown) => void = () => {};
 
   constructor(
     readonly call: Call,
     readonly controller: { abort(reason?: unknown): void },
     readonly byDeadline: boolean,
+    readonly reject: (error: unknown) => void,
   ) {}
 
   done(): void {

@@ -123,6 +123,12 @@ export class Exchange implements Undici.Dispatcher.DispatchHandler {
   }
 }
 
+/** UTF-8, skipping a byte order mark, as fetch's text() and undici's did. */
+function decode(whole: Buffer): string {
+  const bom = whole.length > 2 && whole[0] === 0xef && whole[1] === 0xbb && whole[2] === 0xbf;
+  return whole.toString('utf8', bom ? 3 : 0);
+}
+
 /** The part of `Response` the client reads, over the body's chunks as they arrive. */
 class LightResponse {
   readonly status: number;
@@ -185,13 +191,15 @@ class LightResponse {
     return (this.#stream ??= this.#toStream());
   }
 
-  async text(): Promise<string> {
+  text(): Promise<string> {
     // A null body reads as empty, and as often as asked, as fetch's does.
-    if (this.#nullBody) return '';
-    const whole = await this.#readAll();
-    // Skips a UTF-8 byte order mark, as fetch's text() and undici's did.
-    const start = whole.length > 2 && whole[0] === 0xef && whole[1] === 0xbb && whole[2] === 0xbf;
-    return whole.toString('utf8', start ? 3 : 0);
+    if (this.#nullBody) return Promise.resolve('');
+    try {
+      const whole = this.#readAll();
+      return whole instanceof Promise ? whole.then(decode) : Promise.resolve(decode(whole));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async json(): Promise<unknown> {
@@ -250,14 +258,24 @@ class LightResponse {
     return new Promise((resolve) => (this.#wake = resolve));
   }
 
-  async #readAll(): Promise<Buffer> {
+  /** The whole body: at once when it has all arrived (a small body comes with its head). */
+  #readAll(): Buffer | Promise<Buffer> {
     this.#take();
     this.#whole = true;
+    if (this.#ended) return this.#concat();
     this.#controller.resume();
+    return this.#rest();
+  }
+
+  async #rest(): Promise<Buffer> {
     while (!this.#ended) {
       if (this.#error) throw this.#error.reason;
       await this.#next();
     }
+    return this.#concat();
+  }
+
+  #concat(): Buffer {
     const chunks = this.#chunks;
     this.#chunks = [];
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#buffered);

@@ -201,8 +201,15 @@ function requestHeaders(headers: RequestInit['headers']): Record<string, string>
       : Array.isArray(headers) || headers instanceof Headers
         ? Object.fromEntries(new Headers(headers))
         : (headers as Record<string, string>);
-  for (const name in plain) if (name.toLowerCase() === 'accept-encoding') return plain;
-  return { ...plain, 'accept-encoding': 'identity' };
+  // Note: copied by a loop; on Node 20 a spread with a key added after it (`{ ...plain,
+  // 'accept-encoding': ... }`) costs over a microsecond, 2-3 % of a request.
+  const copy: Record<string, string> = {};
+  for (const name in plain) {
+    if (name.toLowerCase() === 'accept-encoding') return plain;
+    copy[name] = plain[name]!;
+  }
+  copy['accept-encoding'] = 'identity';
+  return copy;
 }
 
 /** The URL as undici.request took it (its parseURL): absolute, http: or https:. */

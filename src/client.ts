@@ -3,9 +3,8 @@
  * steps in order, then hand back the value or the typed error. Each step is a
  * policy in its own file; this file only says which run, in which order.
  */
-import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
 import { monotonic } from './coordination/clock.js';
-import { ENDPOINT } from './endpoint.js';
+import { endpointUrl } from './endpoint.js';
 import { OPEN_SCOPE, type Scope } from './coordination/coordinator.js';
 import { MemoryCoordinator } from './coordination/memory.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
@@ -38,7 +37,6 @@ import type {
 import { VERSION } from './version.js';
 
 type Parameters = GetConversationOperation['parameters'];
-const querySerializer = createQuerySerializer();
 
 /**
  * The steps of every attempt, in order. `retry` runs the rest once per
@@ -161,14 +159,9 @@ class ChatDashClientImpl implements ChatDashClient {
       // Typed by the spec's operation: a parameter the spec adds or renames fails to compile here.
       const path: Parameters['path'] = { agentId, conversationId };
       const query: Parameters['query'] = isPlatformId === undefined ? undefined : { isPlatformId };
-      // Path and query go through openapi-fetch's own serializers (path segments
-      // percent-encoded, isPlatformId only when given).
-      const url = createFinalURL(ENDPOINT, {
-        baseUrl: this.baseUrl,
-        params: { path, ...(query ? { query } : {}) },
-        querySerializer,
-        pathSerializer: defaultPathSerializer,
-      });
+      // The URL openapi-fetch's createFinalURL builds (path segments percent-encoded,
+      // isPlatformId only when given), with the template split once.
+      const url = endpointUrl(this.baseUrl, path, query);
       call = newCall(url, checked, settings, this.#context);
     } catch (error) {
       return Promise.reject(error);

@@ -11,6 +11,7 @@
  */
 import type * as Undici from 'undici';
 import type { AttemptAbort } from './attempt-abort.js';
+import { HEADER_VALUE, plain, rawValue, toHeaders, type RawHeaders } from './light-headers.js';
 
 type Controller = Undici.Dispatcher.DispatchController;
 
@@ -134,12 +135,13 @@ class LightResponse {
   readonly status: number;
   readonly statusText: string;
   readonly ok: boolean;
-  readonly headers: Headers;
   readonly url: string;
   readonly redirected = false;
   readonly type = 'basic';
   readonly #controller: Controller;
   readonly #nullBody: boolean;
+  readonly #raw: RawHeaders;
+  #headers: Headers | undefined;
   #chunks: Buffer[] = [];
   #buffered = 0;
   #ended = false;
@@ -151,21 +153,13 @@ class LightResponse {
   #stream: ReadableStream<Uint8Array> | undefined;
   #used = false;
 
-  constructor(
-    exchange: Exchange,
-    controller: Controller,
-    status: number,
-    headers: Record<string, string | string[] | undefined>,
-  ) {
+  constructor(exchange: Exchange, controller: Controller, status: number, headers: RawHeaders) {
     this.status = status;
     this.statusText = exchange.statusTexts[status] ?? '';
     this.ok = status >= 200 && status < 300;
-    this.headers = new Headers();
-    for (const name in headers) {
-      const value = headers[name];
-      if (typeof value === 'string') this.headers.append(name, value);
-      else if (value) for (const item of value) this.headers.append(name, item);
-    }
+    this.#raw = headers;
+    // Built now unless Headers surely accepts them: one it refuses fails the request here.
+    if (!plain(headers)) this.#headers = toHeaders(headers);
     this.url = exchange.url;
     this.#controller = controller;
     this.#nullBody = NULL_BODY.has(status);
@@ -179,6 +173,16 @@ class LightResponse {
         if (!this.#ended && !this.#error) controller.abort(new Error('no body expected'));
       });
     }
+  }
+
+  /** A real `Headers`, made on first use. */
+  get headers(): Headers {
+    return (this.#headers ??= toHeaders(this.#raw));
+  }
+
+  /** `headers.get(name)` for a lower-case name, without making the `Headers`. */
+  [HEADER_VALUE](name: string): string | null {
+    return this.#headers ? this.#headers.get(name) : rawValue(this.#raw, name);
   }
 
   get bodyUsed(): boolean {

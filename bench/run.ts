@@ -197,6 +197,19 @@ const boundedCost = median(
     (chunked, i) => chunked / perRound('chatdash-client', 'raw fetch')[i]!,
   ),
 );
+// The targets (issue 18): each the median of the per-round ratios between two rows.
+const pair = (a: string, b: string, m: 'cpuUs' | 'rps') =>
+  fmt(median(runs[a]!.map((r, i) => r[m] / runs[b]![i]![m])), 3);
+console.log(
+  [
+    '\ntargets, medians of per-round ratios:',
+    `- chatdash-client / openapi-fetch (bare), CPU per request: ${pair('chatdash-client', 'openapi-fetch (bare)', 'cpuUs')}x (at most 1.05x)`,
+    `- chatdash-client + createUndiciFetch / undici.request, CPU per request: ${pair('chatdash-client + createUndiciFetch', 'undici.request', 'cpuUs')}x (at most 1.2x; stretch 1.1x)`,
+    `- chatdash-client + createUndiciFetch / undici.request, requests/s: ${pair('chatdash-client + createUndiciFetch', 'undici.request', 'rps')}x (at least 0.85x; stretch 0.9x)`,
+    `- createUndiciFetch / undici.request, CPU per request: ${pair('createUndiciFetch', 'undici.request', 'cpuUs')}x`,
+    `- chatdash-client + one no-op middleware / chatdash-client, CPU per request: ${pair('chatdash-client + one no-op middleware', 'chatdash-client', 'cpuUs')}x`,
+  ].join('\n'),
+);
 console.log(
   `\nbounded body reading (chunked body, streaming reader) vs text() (Content-Length), client CPU over raw fetch: ${fmt(boundedCost, 3)}x`,
 );

@@ -2,10 +2,13 @@
 // samples grouped by where the code lives (this package, npm undici, Node's
 // own fetch, Node core, native, GC), idle left out.
 //
-//   node bench/top-frames.mjs .cache/prof/CPU.*.cpuprofile [how many frames, default 30]
+//   node bench/top-frames.mjs .cache/prof/CPU.*.cpuprofile [how many frames, default 30] [calls]
+//
+// With `calls` (the calls the profiled run made, warm-up included), each group
+// is also given in µs per call, under the profiler (which slows every call).
 import { readFileSync } from 'node:fs';
 
-const [file, top = '30'] = process.argv.slice(2);
+const [file, top = '30', calls] = process.argv.slice(2);
 if (!file) throw new Error('usage: bench/top-frames.mjs <file.cpuprofile> [n]');
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -32,20 +35,30 @@ for (const [id, us] of self) {
 
 function groupOf(name, url) {
   if (name === '(garbage collector)') return 'garbage collection';
+  if (/^write(Latin1|Utf8|Buffer)String$|^writev$/.test(name)) return 'socket writes (native)';
+  if (name === 'runMicrotasks') return 'promise jobs (native)';
+  if (
+    url.includes('node_modules/tsx/') ||
+    url.startsWith('node:internal/modules') ||
+    /^(compileForInternalLoader|wrapSafe|compileSourceTextModule)$/.test(name)
+  )
+    return 'start-up (module loading)';
   if (url.includes('node_modules/undici/')) return 'npm undici';
   if (url.includes('node_modules/openapi-fetch/')) return 'openapi-fetch';
   if (url.includes('node_modules/')) return 'other packages';
   if (url.includes('/src/')) return 'chatdash-client (src/)';
   if (url.startsWith('node:internal/deps/undici')) return "Node's fetch (its undici)";
   if (url.startsWith('node:')) return 'Node core (JS)';
-  if (url === '') return 'native (no JS frame)';
+  if (url === '') return 'native, other (no JS frame)';
   return 'other';
 }
 
 const pct = (us) => `${((us / total) * 100).toFixed(1).padStart(5)} %`;
 console.log(`${file}: ${(total / 1000).toFixed(0)} ms of non-idle samples\n`);
+const perCall = (us) => (calls ? `  ${(us / Number(calls)).toFixed(1).padStart(6)} µs/call` : '');
 for (const [group, us] of [...groups].sort((a, b) => b[1] - a[1]))
-  console.log(`${pct(us)}  ${group}`);
+  console.log(`${pct(us)}${perCall(us)}  ${group}`);
+if (calls) console.log(`        ${perCall(total)}  in all`);
 console.log('');
 for (const [key, us] of [...frames].sort((a, b) => b[1] - a[1]).slice(0, Number(top)))
   console.log(`${pct(us)}  ${key}`);

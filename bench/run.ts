@@ -56,6 +56,12 @@ const bare = createClient<paths>({ baseUrl });
 const plain = createChatDashClient({ apiKey: KEY, baseUrl });
 const validating = createChatDashClient({ apiKey: KEY, baseUrl, validateResponses: true });
 const overUndici = createChatDashClient({ apiKey: KEY, baseUrl, fetch: undiciFetch });
+// Without middleware no Request object is built; with one, every attempt builds one.
+const withMiddleware = createChatDashClient({
+  apiKey: KEY,
+  baseUrl,
+  middleware: [{ onRequest() {} }],
+});
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const chunkedParams = { agentId: 'chunked', conversationId: 'conv_1' };
 const chunkedUrl = `${baseUrl}/agents/chunked/conversations/conv_1`;
@@ -83,6 +89,7 @@ const clients: Record<string, Call> = {
   },
   'chatdash-client': () => plain.getConversation(params),
   'chatdash-client + validateResponses': () => validating.getConversation(params),
+  'chatdash-client + one no-op middleware': () => withMiddleware.getConversation(params),
   ...observabilityRows(KEY, baseUrl, params),
   ...flowRows(KEY, baseUrl, params),
   'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
@@ -191,6 +198,19 @@ const boundedCost = median(
   perRound('chatdash-client, chunked body', 'raw fetch, chunked body').map(
     (chunked, i) => chunked / perRound('chatdash-client', 'raw fetch')[i]!,
   ),
+);
+// The targets (issue 18): each the median of the per-round ratios between two rows.
+const pair = (a: string, b: string, m: 'cpuUs' | 'rps') =>
+  fmt(median(runs[a]!.map((r, i) => r[m] / runs[b]![i]![m])), 3);
+console.log(
+  [
+    '\ntargets, medians of per-round ratios:',
+    `- chatdash-client / openapi-fetch (bare), CPU per request: ${pair('chatdash-client', 'openapi-fetch (bare)', 'cpuUs')}x (at most 1.05x)`,
+    `- chatdash-client + createUndiciFetch / undici.request, CPU per request: ${pair('chatdash-client + createUndiciFetch', 'undici.request', 'cpuUs')}x (at most 1.2x; stretch 1.1x)`,
+    `- chatdash-client + createUndiciFetch / undici.request, requests/s: ${pair('chatdash-client + createUndiciFetch', 'undici.request', 'rps')}x (at least 0.85x; stretch 0.9x)`,
+    `- createUndiciFetch / undici.request, CPU per request: ${pair('createUndiciFetch', 'undici.request', 'cpuUs')}x`,
+    `- chatdash-client + one no-op middleware / chatdash-client, CPU per request: ${pair('chatdash-client + one no-op middleware', 'chatdash-client', 'cpuUs')}x`,
+  ].join('\n'),
 );
 console.log(
   `\nbounded body reading (chunked body, streaming reader) vs text() (Content-Length), client CPU over raw fetch: ${fmt(boundedCost, 3)}x`,

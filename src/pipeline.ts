@@ -10,6 +10,7 @@ import type { Clock } from './coordination/clock.js';
 import type { CallSettings } from './options.js';
 import type { Log } from './telemetry/log.js';
 import type { Redactor } from './telemetry/redact.js';
+import type { AttemptAbort } from './transports/attempt-abort.js';
 import type { CallSpan } from './telemetry/tracing.js';
 import type {
   Attempt,
@@ -59,6 +60,8 @@ export interface Call {
   heldSource: DelaySource | undefined;
   /** Aborted when this attempt's time is up or the caller aborts; what the transport is given. */
   attemptSignal: AbortSignal | undefined;
+  /** In place of `attemptSignal`, for a transport that takes the client's light abort. */
+  attemptAbort: AttemptAbort | undefined;
   /** This attempt's request headers (a copy: tracing adds `traceparent`). */
   headers: Record<string, string>;
 }
@@ -68,17 +71,24 @@ export type Step = (call: Call, next: Next) => Promise<Outcome>;
 
 /** Runs `call` through `steps` in order; the last step's `next` is `last`. */
 export function run(steps: readonly Step[], call: Call, last: (call: Call) => Promise<Outcome>) {
-  const at = (i: number): Promise<Outcome> => {
-    const step = steps[i];
-    if (!step) return last(call);
-    try {
-      return step(call, () => at(i + 1));
-    } catch (error) {
-      // A step that throws before its first await still rejects the call, never throws.
-      return Promise.reject(error);
-    }
-  };
-  return at(0);
+  return at(steps, 0, call, last);
+}
+
+// Module-level, so a call makes one closure per step (its `next`) and no more.
+function at(
+  steps: readonly Step[],
+  i: number,
+  call: Call,
+  last: (call: Call) => Promise<Outcome>,
+): Promise<Outcome> {
+  const step = steps[i];
+  if (!step) return last(call);
+  try {
+    return step(call, () => at(steps, i + 1, call, last));
+  } catch (error) {
+    // A step that throws before its first await still rejects the call, never throws.
+    return Promise.reject(error);
+  }
 }
 
 /** A call about to run: no attempt made yet. */
@@ -100,6 +110,7 @@ export function newCall(
     heldMs: 0,
     heldSource: undefined,
     attemptSignal: undefined,
+    attemptAbort: undefined,
     headers: client.headers,
   };
 }

@@ -4,6 +4,7 @@
  * `Content-Encoding` is undone, as the transport hands them over, and reading
  * stops at the limit with the stream cancelled.
  */
+import { headerValue } from '../transports/light-headers.js';
 
 /** A non-2xx body is read up to this much: enough for any error document. */
 export const ERROR_BODY_LIMIT = 65_536;
@@ -55,13 +56,13 @@ export async function readBody(response: Response, limit: number, refuse: boolea
 
 /** Content-Length, when it counts decoded bytes (no Content-Encoding) and is a plain number. */
 function declaredLength(response: Response): number | undefined {
-  const value = response.headers.get('content-length');
+  const value = headerValue(response, 'content-length');
   if (value === null || !/^\d+$/.test(value)) return undefined;
   return encoded(response) ? undefined : Number(value);
 }
 
 function encoded(response: Response): boolean {
-  const encoding = response.headers.get('content-encoding');
+  const encoding = headerValue(response, 'content-encoding');
   return encoding !== null && encoding.trim().toLowerCase() !== 'identity' && encoding !== '';
 }
 

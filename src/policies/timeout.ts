@@ -6,51 +6,71 @@
  * When the deadline comes before the timeout, the deadline's error is thrown.
  */
 import { APIConnectionTimeoutError } from '../errors.js';
-import type { Outcome, Step } from '../pipeline.js';
+import type { Call, Outcome, Step } from '../pipeline.js';
 import { aborted, deadlineError, timeLeft } from './deadline.js';
+import { newAttemptAbort } from './transport.js';
 
 export const timeout: Step = (call, next) => {
   const { signal, timeoutMs } = call.settings;
   if (signal?.aborted) return Promise.reject(aborted(call));
   const left = timeLeft(call);
-  const byDeadline = left < timeoutMs;
-  const controller = new AbortController();
-  call.attemptSignal = controller.signal;
+  const controller = newAttemptAbort(call);
   return new Promise<Outcome>((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const timer = setTimeout(
-      () => {
-        done();
-        controller.abort();
-        reject(
-          byDeadline
-            ? deadlineError(call)
-            : new APIConnectionTimeoutError(
-                `Request timed out after ${timeoutMs} ms: GET ${call.url}`,
-                { url: call.url, attempts: call.attempts },
-              ),
-        );
-      },
-      byDeadline ? Math.max(0, left) : timeoutMs,
-    );
-    const onAbort = () => {
-      done();
-      controller.abort(signal?.reason);
-      reject(aborted(call));
-    };
-    signal?.addEventListener('abort', onAbort);
+    const watch = new Watch(call, controller, left < timeoutMs, reject);
+    watch.timer = setTimeout(expire, watch.byDeadline ? Math.max(0, left) : timeoutMs, watch);
+    if (signal) {
+      watch.onAbort = () => {
+        watch.done();
+        watch.controller.abort(signal.reason);
+        reject(aborted(call));
+      };
+      signal.addEventListener('abort', watch.onAbort);
+    }
     next().then(
       (outcome) => {
-        done();
+        watch.done();
         resolve(outcome);
       },
       (error: unknown) => {
-        done();
+        watch.done();
         reject(error);
       },
     );
   });
 };
+
+/**
+ * One attempt's timer and the caller's signal, whichever ends it first. An
+ * object and a module-level timer callback rather than closures: this runs on
+ * every attempt, and a closure apiece costs more than the rest of the step.
+ */
+class Watch {
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly call: Call,
+    readonly controller: { abort(reason?: unknown): void },
+    readonly byDeadline: boolean,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  done(): void {
+    clearTimeout(this.timer);
+    if (this.onAbort) this.call.settings.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+function expire(watch: Watch): void {
+  const { call } = watch;
+  watch.done();
+  watch.controller.abort();
+  watch.reject(
+    watch.byDeadline
+      ? deadlineError(call)
+      : new APIConnectionTimeoutError(
+          `Request timed out after ${call.settings.timeoutMs} ms: GET ${call.url}`,
+          { url: call.url, attempts: call.attempts },
+        ),
+  );
+}

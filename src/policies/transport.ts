@@ -12,6 +12,7 @@ import type { Middleware } from '../types.js';
 import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
 import { isFinal, markFinal } from './deadline.js';
 import { settle } from './settle.js';
+import { ATTEMPT_ABORT, AttemptAbort, takesAttemptAbort } from '../transports/attempt-abort.js';
 
 /** The innermost step: send, read, settle. */
 export async function exchange(call: Call): Promise<Outcome> {
@@ -38,6 +39,22 @@ export async function exchange(call: Call): Promise<Outcome> {
   return settle(call, response, body);
 }
 
+/**
+ * The attempt's abort: for a transport that takes it (createUndiciFetch's, with
+ * no middleware building a Request), the client's light one; otherwise an
+ * AbortController, whose signal the transport gets.
+ */
+export function newAttemptAbort(call: Call): { abort(reason?: unknown): void } {
+  if (call.client.middleware.length === 0 && takesAttemptAbort(call.client.fetch)) {
+    call.attemptSignal = undefined;
+    return (call.attemptAbort = new AttemptAbort());
+  }
+  const controller = new AbortController();
+  call.attemptSignal = controller.signal;
+  call.attemptAbort = undefined;
+  return controller;
+}
+
 function send(
   call: Call,
   url: string,
@@ -46,12 +63,14 @@ function send(
   method = 'GET',
 ) {
   // The key must never reach another origin: a 3xx is an APIError, not followed.
-  return call.client.fetch(url, {
+  const init: RequestInit & { [ATTEMPT_ABORT]?: AttemptAbort } = {
     method,
     headers,
-    ...(signal ? { signal } : {}),
     redirect: 'manual',
-  });
+  };
+  if (signal) init.signal = signal;
+  else if (call.attemptAbort) init[ATTEMPT_ABORT] = call.attemptAbort;
+  return call.client.fetch(url, init);
 }
 
 // What openapi-fetch hands its middleware as `options` (read-only).

@@ -49,7 +49,8 @@ export async function startRedisServer(): Promise<OwnRedis> {
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid!, stop };
 }
 
-async function listening(port: number): Promise<void> {
+/** Resolves once something accepts connections on 127.0.0.1:`port` (10 s at most). */
+export async function listening(port: number): Promise<void> {
   const until = Date.now() + 10_000;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -66,7 +67,8 @@ async function listening(port: number): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, connect } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
+import { freePort, listening } from '../../scripts/fleet/redis-server.js';
 
 export interface RedisServer {
   port: number;
@@ -76,37 +76,9 @@ async function launch(port: number): Promise<ChildProcess> {
       reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)),
     );
   });
-  await Promise.race([failed, waitForPort(port)]);
+  await Promise.race([failed, listening(port)]);
   failed.catch(() => {});
   return child;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`redis-server did not listen on ${port} in 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The channel of a scope: a test may know the key layout; the app never needs to. */

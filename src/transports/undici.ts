@@ -61,10 +61,11 @@ export interface UndiciFetch extends FetchLike {
  *   reason for the status, not the server's), `ok`, `headers` (a real
  *   `Headers`, made on first use), `url`, `redirected`, `body` (a web
  *   `ReadableStream`, made on first use and read lazily; cancelling it
- *   destroys the request), `bodyUsed`, `text()`, `json()`, `arrayBuffer()`, `bytes()`; no `clone()`.
- *   Read or cancel every body: an unread body holds its socket. As with fetch,
- *   a 101, 103, 204, 205 or 304 has no body (`body` null, `text()` empty),
- *   whatever bytes or `Content-Length` the server sent with it.
+ *   destroys the request), `bodyUsed`, `text()`, `json()`, `arrayBuffer()`,
+ *   `bytes()`; no `clone()`. Read or cancel every body: an unread body holds
+ *   its socket. As with fetch, a 101, 103, 204, 205 or 304 has no body (`body`
+ *   null, `text()` empty), whatever bytes or `Content-Length` the server sent
+ *   with it.
  * - Failures reject as fetch's do: `TypeError('fetch failed')` with undici's
  *   error as `cause` (so `cause.code` is `ECONNREFUSED`, `UND_ERR_SOCKET`...),
  *   and a body cut short rejects with `TypeError('terminated')`.

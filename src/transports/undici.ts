@@ -1,8 +1,9 @@
 /**
- * `chatdash-client/undici`: a `FetchLike` on `undici.request` over one
- * keep-alive `Agent` (or a proxy agent). On its own, 2-4x raw fetch's
- * requests/s at 0.25-0.4x its CPU per request (`npm run bench`, Node 20 and 24),
- * because it skips the WHATWG Request/Response machinery the client does not need.
+ * `chatdash-client/undici`: a `FetchLike` on undici's dispatcher (one dispatch
+ * handler per request, undici-exchange.ts) over one keep-alive `Agent` (or a
+ * proxy agent). On its own, 2-4x raw fetch's requests/s at 0.2-0.35x its CPU
+ * per request (`npm run bench`, Node 20 and 24), because it skips the WHATWG
+ * Request/Response machinery the client does not need.
  *
  * The only file that loads the optional peer dependency `undici`, and it loads
  * it only when `createUndiciFetch` is first called, leaving the app's global
@@ -48,7 +49,7 @@ export interface UndiciFetch extends FetchLike {
 
 /**
  * A `fetch` for `createChatDashClient({ fetch: createUndiciFetch() })`, built on
- * `undici.request`. What it keeps of fetch, and where it differs:
+ * undici's dispatcher. What it keeps of fetch, and where it differs:
  *
  * - `init.signal` aborts at every moment (connecting, waiting for headers,
  *   reading the body): the promise or the body read rejects with the signal's
@@ -59,12 +60,13 @@ export interface UndiciFetch extends FetchLike {
  *   `init.headers` names an encoding, so servers answer uncompressed.
  * - The response is a light `Response`: `status`, `statusText` (the standard
  *   reason for the status, not the server's), `ok`, `headers` (a real
- *   `Headers`), `url`, `redirected`, `body` (a web `ReadableStream`, made on
- *   first use and read lazily; cancelling it destroys the socket's stream),
- *   `bodyUsed`, `text()`, `json()`, `arrayBuffer()`, `bytes()`; no `clone()`.
- *   Read or cancel every body: an unread body holds its socket. As with fetch,
- *   a 101, 103, 204, 205 or 304 has no body (`body` null, `text()` empty),
- *   whatever bytes or `Content-Length` the server sent with it.
+ *   `Headers`, made on first use), `url`, `redirected`, `body` (a web
+ *   `ReadableStream`, made on first use and read lazily; cancelling it
+ *   destroys the request), `bodyUsed`, `text()`, `json()`, `arrayBuffer()`,
+ *   `bytes()`; no `clone()`. Read or cancel every body: an unread body holds
+ *   its socket. As with fetch, a 101, 103, 204, 205 or 304 has no body (`body`
+ *   null, `text()` empty), whatever bytes or `Content-Length` the server sent
+ *   with it.
  * - Failures reject as fetch's do: `TypeError('fetch failed')` with undici's
  *   error as `cause` (so `cause.code` is `ECONNREFUSED`, `UND_ERR_SOCKET`...),
  *   and a body cut short rejects with `TypeError('terminated')`.

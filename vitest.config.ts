@@ -34,7 +34,8 @@ export default defineConfig({
           // (test/helpers/transport.ts reads the variable); undici.test.ts tests it directly.
           name: 'faults-undici',
           include: ['test/faults/**/*.test.ts'],
-          exclude: ['test/faults/undici.test.ts'],
+          // node-fetch.test.ts is about Node's own fetch, the default transport.
+          exclude: ['test/faults/undici.test.ts', 'test/faults/node-fetch.test.ts'],
           env: { CHATDASH_TEST_TRANSPORT: 'undici' },
           testTimeout: 30_000,
         },

@@ -25,6 +25,7 @@ import { pause } from './policies/pause.js';
 import { retry } from './policies/retry-policy.js';
 import { throttle } from './policies/throttle.js';
 import { timeout } from './policies/timeout.js';
+import { considerNodeFetch } from './transports/node-fetch.js';
 import { exchange } from './policies/transport.js';
 import { observe } from './telemetry/attempt.js';
 import { Log } from './telemetry/log.js';
@@ -116,6 +117,7 @@ class ChatDashClientImpl implements ChatDashClient {
       middleware: settings.middleware,
       tracing: settings.tracing,
     };
+    considerNodeFetch(settings.fetch);
     this.#steps = steps(settings);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;

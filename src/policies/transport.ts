@@ -13,6 +13,7 @@ import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
 import { isFinal, markFinal } from './deadline.js';
 import { settle } from './settle.js';
 import { ATTEMPT_ABORT, AttemptAbort, takesAttemptAbort } from '../transports/attempt-abort.js';
+import { DispatcherAbort, probeFor, takesDispatcherAbort } from '../transports/node-fetch.js';
 
 /** The innermost step: send, read, settle. */
 export async function exchange(call: Call): Promise<Outcome> {
@@ -40,12 +41,14 @@ export async function exchange(call: Call): Promise<Outcome> {
 }
 
 /**
- * The attempt's abort: for a transport that takes it (createUndiciFetch's, with
- * no middleware building a Request), the client's light one; otherwise an
+ * The attempt's abort: for a transport that takes it (createUndiciFetch's, or
+ * Node's own fetch once seen to use a dispatcher: see node-fetch.ts), with no
+ * middleware building a Request, the client's light one; otherwise an
  * AbortController, whose signal the transport gets.
  */
 export function newAttemptAbort(call: Call): { abort(reason?: unknown): void } {
-  if (call.client.middleware.length === 0 && takesAttemptAbort(call.client.fetch)) {
+  const { fetch, middleware } = call.client;
+  if (middleware.length === 0 && (takesAttemptAbort(fetch) || takesDispatcherAbort(fetch))) {
     call.attemptSignal = undefined;
     return (call.attemptAbort = new AttemptAbort());
   }
@@ -61,16 +64,28 @@ function send(
   headers = call.headers,
   signal = call.attemptSignal,
   method = 'GET',
-) {
+): Promise<Response> {
+  const { fetch } = call.client;
   // The key must never reach another origin: a 3xx is an APIError, not followed.
-  const init: RequestInit & { [ATTEMPT_ABORT]?: AttemptAbort } = {
+  // `dispatcher` is undici's, typed there as a full Dispatcher; fetch only calls its `dispatch`.
+  const init: Omit<RequestInit, 'dispatcher'> & {
+    [ATTEMPT_ABORT]?: AttemptAbort | undefined;
+    dispatcher?: object;
+  } = {
     method,
     headers,
     redirect: 'manual',
   };
-  if (signal) init.signal = signal;
-  else if (call.attemptAbort) init[ATTEMPT_ABORT] = call.attemptAbort;
-  return call.client.fetch(url, init);
+  if (signal) {
+    init.signal = signal;
+    const probe = probeFor(fetch);
+    if (!probe) return fetch(url, init as RequestInit);
+    init.dispatcher = probe;
+    return fetch(url, init as RequestInit).then(probe.answered);
+  }
+  if (takesAttemptAbort(fetch)) init[ATTEMPT_ABORT] = call.attemptAbort;
+  else init.dispatcher = new DispatcherAbort(call.attemptAbort!);
+  return fetch(url, init as RequestInit);
 }
 
 // What openapi-fetch hands its middleware as `options` (read-only).

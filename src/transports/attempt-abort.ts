@@ -4,8 +4,9 @@
  * and listen to as the rest of the client's own work per call (each one is an
  * EventTarget made transferable), and undici needs none: the request is told
  * directly. A fetch marked with `ATTEMPT_ABORT` (createUndiciFetch's) gets
- * this handle as `init[ATTEMPT_ABORT]` and no `signal`; every other fetch
- * (Node's, the app's own, one behind middleware) gets a real AbortSignal.
+ * this handle as `init[ATTEMPT_ABORT]` and no `signal`; Node's own fetch gets
+ * it through a one-attempt dispatcher (node-fetch.ts); every other fetch (the
+ * app's own, one behind middleware) gets a real AbortSignal.
  * A global symbol, so the ESM and CJS copies of the package understand each other.
  */
 export const ATTEMPT_ABORT = Symbol.for('chatdash-client.attempt-abort');

@@ -1,0 +1,122 @@
+/**
+ * Node's own fetch (the default transport) aborted without an AbortSignal.
+ *
+ * Why: an AbortSignal given to Node's fetch costs 3-4 % of a request's CPU on
+ * Node 24 and more on Node 20, more than the rest of the client's own work:
+ * fetch follows it with a listener held through a WeakRef and a
+ * FinalizationRegistry entry per request. Yet fetch itself aborts a request
+ * with nothing more than the `abort` function its dispatch handler receives in
+ * `onConnect`. Node's fetch is undici's and takes undici's `dispatcher` in its
+ * init; given one, it hands the request to `dispatcher.dispatch(options,
+ * handler)`. So an attempt with the client's light abort passes a one-attempt
+ * dispatcher that forwards to the global dispatcher (the one fetch would use,
+ * an app's `setGlobalDispatcher` included) and keeps that `abort`.
+ *
+ * Not every `globalThis.fetch` is Node's (an interceptor in tests, a polyfill,
+ * another runtime): until a fetch has been seen to hand a request to the
+ * dispatcher, its attempts also get a real signal; a fetch that answers
+ * without calling the dispatcher keeps getting signals.
+ */
+import type { AbortListener, AttemptAbort } from './attempt-abort.js';
+
+// Where undici (Node's own and npm's) keeps the global dispatcher; fetch reads it there.
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+interface Dispatcher {
+  dispatch(options: object, handler: Handler): boolean;
+}
+interface Handler {
+  // The handler API fetch uses (undici 6 and 7) ...
+  onConnect?: (abort: (reason: Error) => void, context?: unknown) => void;
+  // ... and the one undici 7's dispatchers speak natively.
+  onRequestStart?: (controller: { abort(reason: Error): void }, context?: unknown) => void;
+}
+
+/** `probe`: not known yet; `light`: seen to dispatch, gets the light abort; `signal`: gets signals. */
+export type Mode = 'probe' | 'light' | 'signal';
+const modes = new WeakMap<object, Mode>();
+
+/** How the client aborts attempts on this fetch (undefined: not a candidate; always a signal). */
+export function nodeFetchMode(fetch: object): Mode | undefined {
+  return modes.get(fetch);
+}
+
+/**
+ * Called when a client is made: its fetch is a candidate if it is the global
+ * fetch of a Node process (where fetch is undici's).
+ */
+export function considerNodeFetch(fetch: object): void {
+  const isNode = typeof process === 'object' && typeof process.versions?.['undici'] === 'string';
+  if (isNode && fetch === globalThis.fetch && !modes.has(fetch)) modes.set(fetch, 'probe');
+}
+
+/** This fetch has been seen to dispatch through the given dispatcher: it takes the light abort. */
+export function takesDispatcherAbort(fetch: object): boolean {
+  return modes.get(fetch) === 'light';
+}
+
+/** A dispatcher to send beside the signal while it is not known whether `fetch` uses one. */
+export function probeFor(fetch: object): Probe | undefined {
+  return modes.get(fetch) === 'probe' ? new Probe(fetch) : undefined;
+}
+
+function globalDispatcher(): Dispatcher {
+  return (globalThis as { [GLOBAL_DISPATCHER]?: Dispatcher })[GLOBAL_DISPATCHER]!;
+}
+
+/** Learns whether the fetch dispatched; the attempt's signal does the aborting. */
+export class Probe implements Dispatcher {
+  #dispatched = false;
+  constructor(readonly fetch: object) {}
+
+  dispatch(options: object, handler: Handler): boolean {
+    this.#dispatched = true;
+    if (modes.get(this.fetch) === 'probe') modes.set(this.fetch, 'light');
+    return globalDispatcher().dispatch(options, handler);
+  }
+
+  /** The fetch answered: if it never dispatched, it does not take a dispatcher. */
+  answered = (response: Response): Response => {
+    if (!this.#dispatched && modes.get(this.fetch) === 'probe') modes.set(this.fetch, 'signal');
+    return response;
+  };
+}
+
+/** One attempt's dispatcher: forwards the request and aborts it when the attempt is aborted. */
+export class DispatcherAbort implements Dispatcher, AbortListener {
+  #abort: ((reason: Error) => void) | undefined = undefined;
+
+  constructor(readonly attempt: AttemptAbort) {
+    attempt.listener = this;
+  }
+
+  dispatch(options: object, handler: Handler): boolean {
+    const { onConnect, onRequestStart } = handler;
+    if (typeof onConnect === 'function') {
+      handler.onConnect = (abort, context) => {
+        this.#abort = abort;
+        onConnect.call(handler, abort, context);
+        // Aborted before the request reached a socket: stop it now, as fetch does for its signal.
+        if (this.attempt.aborted) abort(asError(this.attempt.reason));
+      };
+    } else if (typeof onRequestStart === 'function') {
+      handler.onRequestStart = (controller, context) => {
+        this.#abort = (reason) => controller.abort(reason);
+        onRequestStart.call(handler, controller, context);
+        if (this.attempt.aborted) controller.abort(asError(this.attempt.reason));
+      };
+    }
+    return globalDispatcher().dispatch(options, handler);
+  }
+
+  aborted(reason: unknown): void {
+    this.#abort?.(asError(reason));
+  }
+}
+
+// undici reads `message` and `name` of what it is aborted with.
+function asError(reason: unknown): Error {
+  return reason instanceof Error
+    ? reason
+    : new DOMException('This operation was aborted', 'AbortError');
+}

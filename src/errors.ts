@@ -11,10 +11,16 @@ import type { RequestContext, ValidationIssue } from './types.js';
 // which both copies share, instead of the prototype chain.
 const KINDS = Symbol.for('chatdash-client.error.kinds');
 const KIND = Symbol.for('chatdash-client.error.kind');
+type Branded = { readonly [KINDS]?: readonly string[] };
 
 /** The base class: also thrown as-is for invalid options or params, before any request. */
 export class ChatDashError extends Error {
-  override name: string = 'ChatDashError';
+  // The last kind branded on the constructed class's prototype: a user's
+  // subclass has its parent's, unless it declares a `name` of its own. A field,
+  // not a constructor assignment, so `name` stays the first own enumerable key.
+  // Subclasses below only `declare` their name's type; brand() at the end of
+  // this file checks it against the key the class is listed under.
+  override name: string = (this as Branded)[KINDS]!.at(-1)!;
   /** The full URL called; `undefined` for errors raised before a request is built. */
   url: string | undefined;
   /** Every attempt the call made; empty for errors raised before any request. */
@@ -46,7 +52,7 @@ export class ChatDashError extends Error {
 
 /** The server answered with a non-2xx status. */
 export class APIError extends ChatDashError {
-  override name: string = 'APIError';
+  declare name: string;
   /** The HTTP status code. */
   readonly status: number;
   /** The response headers (the key, if echoed, replaced by `[redacted]`). */
@@ -92,35 +98,35 @@ export class APIError extends ChatDashError {
 
 /** 400 */
 export class BadRequestError extends APIError {
-  override name = 'BadRequestError' as const;
+  declare name: 'BadRequestError';
 }
 /** 401: the key is missing or wrong. */
 export class AuthenticationError extends APIError {
-  override name = 'AuthenticationError' as const;
+  declare name: 'AuthenticationError';
 }
 /** 403 */
 export class PermissionDeniedError extends APIError {
-  override name = 'PermissionDeniedError' as const;
+  declare name: 'PermissionDeniedError';
 }
 /** 404: no such agent or conversation (or a `baseUrl` with a wrong path: the message names the URL). */
 export class NotFoundError extends APIError {
-  override name = 'NotFoundError' as const;
+  declare name: 'NotFoundError';
 }
 /** 409 (retried) */
 export class ConflictError extends APIError {
-  override name = 'ConflictError' as const;
+  declare name: 'ConflictError';
 }
 /** 422: the request did not match the spec (e.g. no `Authorization` header). */
 export class UnprocessableEntityError extends APIError {
-  override name = 'UnprocessableEntityError' as const;
+  declare name: 'UnprocessableEntityError';
 }
 /** 429 (retried, honouring `Retry-After`) */
 export class RateLimitError extends APIError {
-  override name = 'RateLimitError' as const;
+  declare name: 'RateLimitError';
 }
 /** Any status from 500 up (retried). */
 export class InternalServerError extends APIError {
-  override name = 'InternalServerError' as const;
+  declare name: 'InternalServerError';
 }
 
 const BY_STATUS: Partial<Record<number, typeof APIError>> = {
@@ -155,22 +161,22 @@ const REASONS: Partial<Record<number, string>> = {
 
 /** No complete response: refused, reset, DNS failure, truncated body. The transport's error (sanitized) is `cause`. */
 export class APIConnectionError extends ChatDashError {
-  override name: string = 'APIConnectionError';
+  declare name: string;
 }
 
 /** An attempt exceeded `timeoutMs` (waiting for headers or reading the body), or the call its `deadlineMs`. */
 export class APIConnectionTimeoutError extends APIConnectionError {
-  override name = 'APIConnectionTimeoutError' as const;
+  declare name: 'APIConnectionTimeoutError';
 }
 
 /** The caller's `signal` aborted, before, during or between attempts. */
 export class APIUserAbortError extends ChatDashError {
-  override name = 'APIUserAbortError' as const;
+  declare name: 'APIUserAbortError';
 }
 
 /** A 2xx body that is not a JSON object, is over `maxResponseBytes`, or (with `validateResponses`) does not match the spec. */
 export class ResponseValidationError extends ChatDashError {
-  override name = 'ResponseValidationError' as const;
+  declare name: 'ResponseValidationError';
   /** Every problem found, e.g. `{ path: '/status', message: 'must be one of "ai", "pending", "human"' }`. */
   readonly issues: ValidationIssue[];
   /** The body as received: parsed JSON, or text cut to 1,000 characters when it is not JSON. */
@@ -201,7 +207,7 @@ export class ResponseValidationError extends ChatDashError {
 
 /** The scope's circuit is open (the upstream kept failing): nothing was sent. Retry after `retryAfterMs`, or fall back. */
 export class CircuitOpenError extends ChatDashError {
-  override name = 'CircuitOpenError' as const;
+  declare name: 'CircuitOpenError';
   /** Milliseconds until the circuit lets a probe through; a call made then may succeed. */
   readonly retryAfterMs: number;
 
@@ -213,30 +219,49 @@ export class CircuitOpenError extends ChatDashError {
 }
 
 /**
- * Gives each class its brand and its export name: a bundler renames a class
- * whose body refers to itself (`APIError.name` was `'_APIError'`).
+ * The key every class is listed under must be the `name` its instances
+ * declare; a base class (`name: string`) may have any key.
  */
-function brand(Class: { prototype: object }, name: string, parent?: { prototype: object }): void {
-  const inherited = parent ? ((parent.prototype as { [KINDS]: string[] })[KINDS] ?? []) : [];
-  Object.defineProperty(Class, 'name', { value: name });
-  Object.defineProperty(Class, KIND, { value: name });
-  Object.defineProperty(Class.prototype, KINDS, { value: [...inherited, name] });
+export type NamedErrorClasses<T> = {
+  [K in keyof T]: T[K] extends abstract new (...args: never) => { name: infer N }
+    ? string extends N
+      ? T[K]
+      : abstract new (...args: never) => { name: K }
+    : never;
+};
+
+/**
+ * Gives each class its brand and its name, from the key it is listed under: a
+ * bundler renames a class whose body refers to itself (`APIError.name` was
+ * `'_APIError'`), and a consumer's minifier renames every class, but keeps
+ * object keys. A parent is listed before its children, whose kinds extend its own.
+ */
+function brand<T extends Record<string, abstract new (...args: never) => ChatDashError>>(
+  classes: T & NamedErrorClasses<T>,
+): void {
+  for (const [name, Class] of Object.entries<{ prototype: object }>(classes)) {
+    const parent = Object.getPrototypeOf(Class.prototype) as Branded;
+    if (parent !== Error.prototype && !Object.hasOwn(parent, KINDS))
+      throw new Error(`${name} is branded before its parent class`);
+    Object.defineProperty(Class, 'name', { value: name });
+    Object.defineProperty(Class, KIND, { value: name });
+    Object.defineProperty(Class.prototype, KINDS, { value: [...(parent[KINDS] ?? []), name] });
+  }
 }
-brand(ChatDashError, 'ChatDashError');
-brand(APIError, 'APIError', ChatDashError);
-for (const [Class, name] of [
-  [BadRequestError, 'BadRequestError'],
-  [AuthenticationError, 'AuthenticationError'],
-  [PermissionDeniedError, 'PermissionDeniedError'],
-  [NotFoundError, 'NotFoundError'],
-  [ConflictError, 'ConflictError'],
-  [UnprocessableEntityError, 'UnprocessableEntityError'],
-  [RateLimitError, 'RateLimitError'],
-  [InternalServerError, 'InternalServerError'],
-] as const)
-  brand(Class, name, APIError);
-brand(APIConnectionError, 'APIConnectionError', ChatDashError);
-brand(APIConnectionTimeoutError, 'APIConnectionTimeoutError', APIConnectionError);
-brand(APIUserAbortError, 'APIUserAbortError', ChatDashError);
-brand(ResponseValidationError, 'ResponseValidationError', ChatDashError);
-brand(CircuitOpenError, 'CircuitOpenError', ChatDashError);
+brand({
+  ChatDashError,
+  APIError,
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+  ResponseValidationError,
+  CircuitOpenError,
+});

@@ -6,6 +6,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installPacked, run } from '../helpers/packed.js';
 
@@ -17,11 +18,8 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-const script = `
-import { createRequire } from 'node:module';
-const esm = await import('chatdash-client');
-const cjs = createRequire(import.meta.url)('chatdash-client');
-const classes = Object.keys(esm).filter((k) => typeof esm[k] === 'function' && esm[k].prototype instanceof Error);
+// An instance of each exported class, made with arguments its constructor takes.
+const make = `
 function make(lib, name) {
   const C = lib[name];
   if (C === lib.APIError || C.prototype instanceof lib.APIError) return new C(404, new Headers(), null, 'm');
@@ -29,6 +27,14 @@ function make(lib, name) {
   if (name === 'CircuitOpenError') return new C('m', { retryAfterMs: 5 });
   return new C('m');
 }
+`;
+
+const script = `
+import { createRequire } from 'node:module';
+const esm = await import('chatdash-client');
+const cjs = createRequire(import.meta.url)('chatdash-client');
+const classes = Object.keys(esm).filter((k) => typeof esm[k] === 'function' && esm[k].prototype instanceof Error);
+${make}
 const report = { classes, names: {}, mismatches: [] };
 for (const name of classes) {
   report.names[name] = [esm[name].name, cjs[name].name, make(esm, name).name, make(cjs, name).name];
@@ -64,4 +70,54 @@ describe('the ESM and CommonJS copies of the packed package', () => {
     expect(report.mismatches).toEqual([]);
     expect(report.real).toEqual([true, true, true, false]);
   });
+});
+
+describe('the package minified into a consumer’s bundle', () => {
+  // A minifier renames every class (`class NotFoundError` becomes `class a`),
+  // so each name must come from a string the package keeps, not from the class.
+  it.each([
+    ['esm', `import * as lib from 'chatdash-client';`],
+    ['cjs', `const lib = require('chatdash-client');`],
+  ] as const)(
+    'keeps every class’s name, stack and kind in a minified %s bundle',
+    async (format, load) => {
+      const outfile = join(root, `minified-${format}.${format === 'esm' ? 'mjs' : 'cjs'}`);
+      const contents = `${load}
+${make}
+const report = [];
+for (const name of Object.keys(lib)) {
+  const C = lib[name];
+  if (typeof C !== 'function' || !(C.prototype instanceof Error)) continue;
+  const error = make(lib, name);
+  const stack = error.stack.split('\\n')[0];
+  report.push({ name, seen: [C.name, error.name, stack, error instanceof lib.ChatDashError], message: error.message });
+}
+console.log(JSON.stringify(report));
+`;
+      await build({
+        stdin: { contents, resolveDir: root },
+        bundle: true,
+        minify: true,
+        format,
+        platform: 'node',
+        target: 'node20',
+        outfile,
+        logLevel: 'silent',
+        // Only this package is minified; its dependencies and optional peers stay outside.
+        external: [
+          'openapi-fetch',
+          'ajv',
+          'ajv-formats',
+          '@opentelemetry/api',
+          'undici',
+          'ioredis',
+        ],
+      });
+      const { stdout } = await run(process.execPath, [outfile]);
+      const report = JSON.parse(stdout) as { name: string; seen: unknown[]; message: string }[];
+      expect(report).toHaveLength(15);
+      for (const { name, seen, message } of report)
+        expect(seen).toEqual([name, name, `${name}: ${message}`, true]);
+    },
+  );
 });

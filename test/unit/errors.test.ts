@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
 import * as api from '../../src/index.js';
 import {
   APIConnectionError,
@@ -138,29 +139,146 @@ describe('2xx bodies that are not a conversation', () => {
   });
 });
 
+type ErrorClass = new (...args: never[]) => Error;
+
 describe('the error classes', () => {
-  const exported = Object.entries(api).filter(
-    ([, value]) => typeof value === 'function' && value.prototype instanceof Error,
+  const exported = Object.entries(api as Record<string, unknown>).filter(
+    (entry): entry is [string, ErrorClass] =>
+      typeof entry[1] === 'function' && entry[1].prototype instanceof Error,
   );
+
+  /**
+   * An instance of `Class`, the class exported as `name` (or one extending it),
+   * made with arguments its constructor takes: chosen by name, so that a class
+   * from another copy of the package gets the same arguments.
+   */
+  function make(name: string, Class: ErrorClass): Error {
+    const C = Class as new (...args: unknown[]) => Error;
+    if (isAPIError(name)) return new C(404, new Headers(), null, 'm');
+    if (name === 'ResponseValidationError')
+      return new C([], null, 200, new Headers(), { url: 'https://x/', attempts: [] });
+    if (name === 'CircuitOpenError') return new C('m', { retryAfterMs: 5 });
+    return new C('m');
+  }
+
+  function isAPIError(name: string): boolean {
+    const Class = Object.fromEntries(exported)[name];
+    return Class === APIError || Class?.prototype instanceof APIError;
+  }
+
+  /** The own enumerable fields after `name`, as util.inspect prints them. */
+  function fieldsOf(name: string): string[] {
+    const headers = `headers: ${inspect(new Headers())}`;
+    if (isAPIError(name))
+      return [
+        'url: undefined',
+        'attempts: []',
+        'status: 404',
+        headers,
+        'body: null',
+        'requestId: undefined',
+      ];
+    if (name === 'ResponseValidationError')
+      return [
+        "url: 'https://x/'",
+        'attempts: []',
+        'issues: []',
+        'body: null',
+        'status: 200',
+        headers,
+        'requestId: undefined',
+      ];
+    if (name === 'CircuitOpenError') return ['url: undefined', 'attempts: []', 'retryAfterMs: 5'];
+    return ['url: undefined', 'attempts: []'];
+  }
+
+  /** util.inspect's text without the stack frames, which name this file's lines. */
+  const inspected = (error: Error) => inspect(error).replace(/\n {4}at .*?(?=( \{)?$)/gm, '');
 
   it('exports every error class with name equal to its export name, on the class and its instances', () => {
     expect(exported.length).toBe(15);
     for (const [name, Class] of exported) {
-      expect((Class as { name: string }).name).toBe(name);
-      const C = Class as new (...args: unknown[]) => Error;
-      const args =
-        C.prototype instanceof APIError || C === APIError
-          ? [404, new Headers(), null, 'm']
-          : name === 'ResponseValidationError'
-            ? [[], null, 200, new Headers(), { url: 'https://x/', attempts: [] }]
-            : name === 'CircuitOpenError'
-              ? ['m', { retryAfterMs: 5 }]
-              : ['m'];
-      const error = new C(...args);
+      expect(Class.name).toBe(name);
+      const error = make(name, Class);
       expect(error.name).toBe(name);
       expect(error).toBeInstanceOf(ChatDashError);
       expect(error).toBeInstanceOf(Error);
     }
+  });
+
+  it.each(exported)(
+    'gives a %s its name as its first own enumerable key, in its stack and in util.inspect',
+    (name, Class) => {
+      const error = make(name, Class);
+      const fields = fieldsOf(name);
+      expect(Object.getOwnPropertyDescriptor(error, 'name')).toEqual({
+        value: name,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+      expect(Object.keys(error)).toEqual([
+        'name',
+        ...fields.map((f) => f.slice(0, f.indexOf(':'))),
+      ]);
+      expect({ ...error }.name).toBe(name);
+      expect(error.stack?.split('\n')[0]).toBe(`${name}: ${error.message}`);
+      // util.inspect leaves out a name the stack already shows.
+      expect(inspected(error)).toBe(`${name}: ${error.message} {\n  ${fields.join(',\n  ')}\n}`);
+    },
+  );
+
+  it.each(exported)(
+    'gives a user’s subclass of %s its parent’s name, or the name it declares',
+    (name, Class) => {
+      class Mine extends Class {}
+      class Declared extends Class {
+        override name = 'Declared';
+      }
+      class Assigned extends Class {
+        constructor(...args: never[]) {
+          super(...args);
+          this.name = 'Assigned';
+        }
+      }
+      const mine = make(name, Mine);
+      expect(Mine.name).toBe('Mine');
+      expect(mine.name).toBe(name);
+      expect(mine.stack?.split('\n')[0]).toBe(`${name}: ${mine.message}`);
+      expect(mine).toBeInstanceOf(Class);
+      expect(mine).toBeInstanceOf(Mine);
+      expect(make(name, Class)).not.toBeInstanceOf(Mine);
+      for (const [Sub, own] of [
+        [Declared, 'Declared'],
+        [Assigned, 'Assigned'],
+      ] as const) {
+        const error = make(name, Sub);
+        expect(error.name).toBe(own);
+        expect(error.stack?.split('\n')[0]).toBe(`${own}: ${error.message}`);
+        expect(Object.keys(error)).toEqual(Object.keys(mine));
+        expect(error).toBeInstanceOf(Class);
+      }
+    },
+  );
+
+  it('recognises every class’s errors from a second loaded copy of the package, both ways', async () => {
+    vi.resetModules();
+    const copy = (await import('../../src/index.js')) as unknown as Record<string, ErrorClass>;
+    const own = Object.fromEntries(exported);
+    expect(copy['NotFoundError']).not.toBe(NotFoundError);
+    const mismatches: string[] = [];
+    for (const [name] of exported) {
+      const [ours, theirs] = [make(name, own[name]!), make(name, copy[name]!)];
+      expect(theirs.name).toBe(name);
+      for (const [other] of exported) {
+        const expected = ours instanceof own[other]!;
+        if (theirs instanceof own[other]! !== expected)
+          mismatches.push(`their ${name}, our ${other}`);
+        if (ours instanceof copy[other]! !== expected)
+          mismatches.push(`our ${name}, their ${other}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it('recognises an error by its brand, even when it comes from another copy of the package', () => {

@@ -7,45 +7,20 @@
  */
 import { makeConversation } from '../../src/testing.js';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
 import {
   ChatDashError,
   createChatDashClient,
   type ChatDashClientOptions,
-  type Coordinator,
 } from '../../src/index.js';
-import { connectRedis, scopeChannel, startRedis, type RedisServer } from '../helpers/redis.js';
+import { connectRedis, redisForFile, scopeChannel } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
 
 const apiKey = 'ck_live_Zq8WmRtPxYvBnKdLsJhGfTcE';
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(() => server.stop());
-
-const opened: { redis: Redis; coordinator: Coordinator }[] = [];
-afterEach(async () => {
-  for (const { redis, coordinator } of opened.splice(0)) {
-    await coordinator.close();
-    redis.disconnect();
-  }
-  const admin = connectRedis(server.url);
-  await admin.flushall();
-  admin.disconnect();
-});
-
-/** A coordinator on its own connection, as one process of a fleet has. */
-async function coordinator(options: { prefix?: string; timeoutMs?: number } = {}) {
-  const redis = connectRedis(server.url);
-  await new Promise((resolve) => redis.once('ready', resolve));
-  const made = createRedisCoordinator({ redis, ...options });
-  opened.push({ redis, coordinator: made });
-  return { redis, coordinator: made };
-}
+// Redis is emptied after each test, so none sees what another left.
+const { server, coordinator, closeAfter } = redisForFile({ flushAfterEach: true });
 
 interface Line {
   level: string;
@@ -174,7 +149,7 @@ describe('the subscriber connection', () => {
     const redis = connectRedis(server.url, { lazyConnect: true });
     await redis.connect();
     const made = createRedisCoordinator({ redis });
-    opened.push({ redis, coordinator: made });
+    closeAfter(redis, made);
     const upstream = await ok();
     await client(upstream.baseUrl, { coordinator: made }).getConversation(params);
     await settleIn();

@@ -2,7 +2,6 @@
  * Fault tests: real misbehaving servers on 127.0.0.1, each counting the attempts it saw.
  * Nothing here injects a fetch; the client talks to the sockets through Node's fetch.
  */
-import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import {
   APIConnectionError,
@@ -18,6 +17,7 @@ import {
 } from '../helpers/transport.js';
 import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
+import { failure, timed } from '../helpers/settle.js';
 
 const apiKey = 'ck_fault_test_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -26,21 +26,6 @@ const okResponse = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent
 
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return createChatDashClient({ apiKey, baseUrl, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(result instanceof Error)) throw new Error('expected the call to reject');
-  return result;
-}
-
-async function timed<T>(promise: Promise<T>): Promise<{ value: T; seconds: number }> {
-  const start = performance.now();
-  const value = await promise;
-  return { value, seconds: (performance.now() - start) / 1000 };
 }
 
 /** Resolves once the server has seen `n` requests. */

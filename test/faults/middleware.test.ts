@@ -17,6 +17,7 @@ import {
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
+import { failure } from '../helpers/settle.js';
 
 const apiKey = 'ck_middleware_fault_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -25,15 +26,6 @@ const retryNow = { 'retry-after-ms': '0' };
 
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return createChatDashClient({ apiKey, baseUrl, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(result instanceof Error)) throw new Error('expected the call to reject');
-  return result;
 }
 
 function jsonResponse(status: number, body: unknown): Response {

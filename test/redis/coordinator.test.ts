@@ -14,6 +14,7 @@ import {
   createChatDashClient,
   type ChatDashClientOptions,
 } from '../../src/index.js';
+import { recordLogs } from '../helpers/logs.js';
 import { connectRedis, redisForFile, scopeChannel } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
@@ -22,20 +23,14 @@ const apiKey = 'ck_live_Zq8WmRtPxYvBnKdLsJhGfTcE';
 // Redis is emptied after each test, so none sees what another left.
 const { server, coordinator, closeAfter } = redisForFile({ flushAfterEach: true });
 
-interface Line {
-  level: string;
-  message: string;
-}
-
 /** A client whose log lines are kept and whose requests are timed as they leave. */
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const lines: Line[] = [];
+  const { lines, logger } = recordLogs();
   const sends: number[] = [];
-  const write = (level: string) => (message: string) => void lines.push({ level, message });
   const chatdash = createChatDashClient({
     apiKey,
     baseUrl,
-    logger: { error: write('error'), warn: write('warn'), info: write('info'), debug() {} },
+    logger,
     logLevel: 'info',
     tracing: false,
     fetch: (input, init) => {

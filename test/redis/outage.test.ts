@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
 import { createChatDashClient, type ChatDashClientOptions } from '../../src/index.js';
 import { runFleet } from '../helpers/fleet.js';
+import { recordLogs } from '../helpers/logs.js';
 import { connectRedis, redisForFile } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
@@ -20,23 +21,15 @@ const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const redis = redisForFile();
 const { server } = redis;
 
-interface Line {
-  at: number;
-  level: string;
-  message: string;
-}
-
 /** A client on its own coordinator and connection; its log lines are kept with their time. */
 async function member(baseUrl: string, options: ChatDashClientOptions = {}) {
   const { coordinator } = await redis.coordinator({ timeoutMs: 200 });
-  const lines: Line[] = [];
-  const write = (level: string) => (message: string) =>
-    void lines.push({ at: performance.now(), level, message });
+  const { lines, logger } = recordLogs();
   const chatdash = createChatDashClient({
     apiKey,
     baseUrl,
     coordinator,
-    logger: { error: write('error'), warn: write('warn'), info: write('info'), debug() {} },
+    logger,
     logLevel: 'info',
     tracing: false,
     ...options,

@@ -15,7 +15,7 @@ import {
   ResponseValidationError,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { failingOnce, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
 import { failure, timed } from '../helpers/settle.js';
 
@@ -96,11 +96,7 @@ describe('error statuses', () => {
   });
 
   it('resolves after a 503 then a 200, in 2 attempts', async () => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 503, { error: 'busy' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(503, {}, { error: 'busy' });
     await expect(client(server.baseUrl).getConversation(params)).resolves.toEqual(
       makeConversation(),
     );
@@ -117,11 +113,7 @@ describe('error statuses', () => {
   });
 
   it.each([408, 409, 429])('retries %i', async (status) => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, status, {}, { 'retry-after-ms': '10' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(status, { 'retry-after-ms': '10' });
     await expect(client(server.baseUrl).getConversation(params)).resolves.toEqual(
       makeConversation(),
     );
@@ -171,11 +163,7 @@ describe('error statuses', () => {
 
 describe('Retry-After', () => {
   it('waits about 1 s for a 429 with Retry-After: 1, then resolves', async () => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 429, {}, { 'retry-after': '1' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(429, { 'retry-after': '1' });
     const { value, seconds } = await timed(client(server.baseUrl).getConversation(params));
     expect(value).toEqual(makeConversation());
     expect(seconds).toBeGreaterThanOrEqual(0.9);
@@ -196,11 +184,7 @@ describe('Retry-After', () => {
   });
 
   it('does not wait 2 minutes for Retry-After: 120 but backs off instead', async () => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 429, {}, { 'retry-after': '120' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(429, { 'retry-after': '120' });
     const { value, seconds } = await timed(client(server.baseUrl).getConversation(params));
     expect(value).toEqual(makeConversation());
     // First backoff: 0.5 s less up to 25 % jitter.

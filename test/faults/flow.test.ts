@@ -23,7 +23,7 @@ import {
 } from '../helpers/transport.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
-import { recordLogs } from '../helpers/logs.js';
+import { loggedClient } from '../helpers/logs.js';
 import { failure, sleep, timed } from '../helpers/settle.js';
 
 const apiKey = 'ck_flow_test_key';
@@ -32,16 +32,7 @@ const noWait = { 'retry-after-ms': '0' };
 
 /** A client on `baseUrl` whose log lines are kept in `lines`, with when they were written. */
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const { lines, logger } = recordLogs();
-  const chatdash = createChatDashClient({
-    apiKey,
-    baseUrl,
-    logger,
-    logLevel: 'info',
-    tracing: false,
-    ...options,
-  });
-  return Object.assign(chatdash, { lines });
+  return loggedClient(createChatDashClient, { apiKey, baseUrl, logLevel: 'info', ...options });
 }
 
 /** A server that records when each request arrived and answers with `answer`. */

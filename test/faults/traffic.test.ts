@@ -24,7 +24,7 @@ import {
 import { expectExitByItself } from '../helpers/child.js';
 import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
-import { recordLogs, type LogLine } from '../helpers/logs.js';
+import { loggedClient, type LogLine } from '../helpers/logs.js';
 import { collect, failure, sleep, timed, until } from '../helpers/settle.js';
 
 const apiKey = 'ck_traffic_test_key';
@@ -33,9 +33,7 @@ const noWait = { 'retry-after-ms': '0' };
 
 /** A client on `baseUrl` whose log lines are kept in `lines`. */
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const { lines, logger } = recordLogs();
-  const chatdash = createChatDashClient({ apiKey, baseUrl, logger, tracing: false, ...options });
-  return Object.assign(chatdash, { lines });
+  return loggedClient(createChatDashClient, { apiKey, baseUrl, ...options });
 }
 
 /**

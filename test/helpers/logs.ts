@@ -3,6 +3,7 @@
  * given, so a test can read what the client said and when.
  */
 import { performance } from 'node:perf_hooks';
+import type { ChatDashClientOptions } from '../../src/index.js';
 
 export interface LogLine {
   level: 'error' | 'warn' | 'info' | 'debug';
@@ -23,4 +24,16 @@ export function recordLogs() {
     debug: write('debug'),
   };
   return { lines, logger };
+}
+
+/**
+ * A client from `create` (the createChatDashClient the test file uses) with
+ * tracing off and a recording logger; what it logs is in `lines`.
+ */
+export function loggedClient<C extends object>(
+  create: (options: ChatDashClientOptions) => C,
+  options: ChatDashClientOptions,
+): C & { lines: LogLine[] } {
+  const { lines, logger } = recordLogs();
+  return Object.assign(create({ logger, tracing: false, ...options }), { lines });
 }

@@ -10,6 +10,8 @@ import {
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
+import { sendJson } from '../../src/send-json.js';
+import { makeConversation } from '../../src/testing.js';
 
 export interface SeenRequest {
   method: string;
@@ -42,6 +44,20 @@ export async function httpServer(
     handler(req, res, requests.length - 1);
   });
   return listen(server, requests, () => server.closeAllConnections());
+}
+
+/**
+ * An HTTP server whose first answer is `status` with `headers` and `body`,
+ * and every later one 200 with a conversation: an upstream that fails once.
+ */
+export function failingOnce(
+  status: number,
+  headers: Record<string, string> = {},
+  body: unknown = {},
+): Promise<TestServer> {
+  return httpServer((_, res, attempt) =>
+    attempt === 0 ? sendJson(res, status, body, headers) : sendJson(res, 200, makeConversation()),
+  );
 }
 
 /** A raw TCP server: the handler gets the socket and the attempt number once the request head has arrived. */
@@ -129,4 +145,4 @@ async function listen(
 }
 
 /** The mock server's way of answering JSON, so the fault tests' servers answer alike. */
-export { sendJson } from '../../src/send-json.js';
+export { sendJson };

@@ -14,7 +14,7 @@ import {
   createChatDashClient,
   type ChatDashClientOptions,
 } from '../../src/index.js';
-import { recordLogs } from '../helpers/logs.js';
+import { loggedClient } from '../helpers/logs.js';
 import { connectRedis, redisForFile, scopeChannel } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
@@ -25,21 +25,18 @@ const { server, coordinator, closeAfter } = redisForFile({ flushAfterEach: true 
 
 /** A client whose log lines are kept and whose requests are timed as they leave. */
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const { lines, logger } = recordLogs();
   const sends: number[] = [];
-  const chatdash = createChatDashClient({
+  const chatdash = loggedClient(createChatDashClient, {
     apiKey,
     baseUrl,
-    logger,
     logLevel: 'info',
-    tracing: false,
     fetch: (input, init) => {
       sends.push(performance.now());
       return fetch(input, init);
     },
     ...options,
   });
-  return Object.assign(chatdash, { lines, sends });
+  return Object.assign(chatdash, { sends });
 }
 
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
 import { createChatDashClient, type ChatDashClientOptions } from '../../src/index.js';
 import { runFleet } from '../helpers/fleet.js';
-import { recordLogs } from '../helpers/logs.js';
+import { loggedClient } from '../helpers/logs.js';
 import { connectRedis, redisForFile } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
@@ -24,17 +24,13 @@ const { server } = redis;
 /** A client on its own coordinator and connection; its log lines are kept with their time. */
 async function member(baseUrl: string, options: ChatDashClientOptions = {}) {
   const { coordinator } = await redis.coordinator({ timeoutMs: 200 });
-  const { lines, logger } = recordLogs();
-  const chatdash = createChatDashClient({
+  return loggedClient(createChatDashClient, {
     apiKey,
     baseUrl,
     coordinator,
-    logger,
     logLevel: 'info',
-    tracing: false,
     ...options,
   });
-  return Object.assign(chatdash, { lines });
 }
 
 type Member = Awaited<ReturnType<typeof member>>;

@@ -1,26 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
+// The importable entries: the code behind package.json's exports, each with its declarations.
+const importable = {
+  index: 'src/index.ts',
+  types: 'src/types.ts',
+  testing: 'src/testing.ts',
+  undici: 'src/transports/undici.ts',
+  redis: 'src/coordination/redis.ts',
+};
+
 export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    types: 'src/types.ts',
-    testing: 'src/testing.ts',
-    undici: 'src/transports/undici.ts',
-    redis: 'src/coordination/redis.ts',
-    cli: 'src/bin.ts',
-  },
+  entry: { ...importable, cli: 'src/bin.ts' },
   format: ['esm', 'cjs'],
   // Declarations for the importable entries only; `cli` is the `chatdash` bin.
-  dts: {
-    entry: {
-      index: 'src/index.ts',
-      types: 'src/types.ts',
-      testing: 'src/testing.ts',
-      undici: 'src/transports/undici.ts',
-      redis: 'src/coordination/redis.ts',
-    },
-  },
+  dts: { entry: importable },
   // The undici subpath loads undici with createRequire(import.meta.url); the CJS build needs the shim.
   shims: true,
   clean: true,

@@ -10,94 +10,39 @@
  * the median over rounds of the per-round ratio against raw fetch, which is
  * what to read on a noisy machine. Writes bench/results-node<major>.json.
  *
- * Note: npm undici is imported only after the first raw fetch. Imported before
- * it, its lib/global.js installs npm undici's Agent as the global dispatcher,
- * and "raw fetch" would measure fetch on that Agent, not Node's own.
+ * Note: npm undici is imported only after the first raw fetch, by openClients
+ * (bench/clients.ts says why); nothing imported here may load it earlier.
  */
-import { fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import createClient from 'openapi-fetch';
-import type { paths } from '../generated/chatdash.js';
-import { createChatDashClient } from '../src/index.js';
 import { bulkLine, measureBulk, type BulkRound } from './bulk.js';
+import {
+  IN_FLIGHT,
+  KEY,
+  median,
+  measureConcurrent,
+  openClients,
+  params,
+  startServer,
+  type Call,
+} from './clients.js';
 import { flowCost, flowRows } from './flow.js';
 import { during, observabilityCost, observabilityRows } from './observability.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 400);
 const CONCURRENT = Number(process.env['BENCH_CONCURRENT'] ?? 4_000);
-const IN_FLIGHT = 32;
-const KEY = 'bench-key';
 
-type Call = () => Promise<unknown>;
-
-const server = fork(join(import.meta.dirname, 'server.mjs'), [], {
-  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-});
-const [baseUrl, bodyBytes] = await new Promise<[string, string]>((resolve) =>
-  server.stdout!.once('data', (chunk: Buffer) =>
-    resolve(chunk.toString().trim().split(' ') as [string, string]),
-  ),
-);
-const url = `${baseUrl}/agents/agent_1/conversations/conv_1`;
-const headers = { Authorization: KEY, Accept: 'application/json' };
-
-// Node's own fetch machinery first (see the note above), then npm undici.
-await (await fetch(url, { headers })).text();
-const { Agent, request: undiciRequest } = await import('undici');
-const { createUndiciFetch } = await import('../src/transports/undici.js');
-const agent = new Agent();
-const undiciFetch = createUndiciFetch();
-
-const bare = createClient<paths>({ baseUrl });
-const plain = createChatDashClient({ apiKey: KEY, baseUrl });
-const validating = createChatDashClient({ apiKey: KEY, baseUrl, validateResponses: true });
-const overUndici = createChatDashClient({ apiKey: KEY, baseUrl, fetch: undiciFetch });
-// Without middleware no Request object is built; with one, every attempt builds one.
-const withMiddleware = createChatDashClient({
-  apiKey: KEY,
-  baseUrl,
-  middleware: [{ onRequest() {} }],
-});
-const params = { agentId: 'agent_1', conversationId: 'conv_1' };
-const chunkedParams = { agentId: 'chunked', conversationId: 'conv_1' };
-const chunkedUrl = `${baseUrl}/agents/chunked/conversations/conv_1`;
-
+const server = await startServer();
+const { baseUrl, bodyBytes } = server;
+const { first, last, plain, close } = await openClients(baseUrl);
 const clients: Record<string, Call> = {
-  'raw fetch': async () => (await fetch(url, { headers })).json(),
-  // What the client gives fetch on every attempt: a signal, and a timer that can fire it.
-  'raw fetch + AbortSignal': async () => {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 30_000);
-    try {
-      return await (await fetch(url, { headers, signal: controller.signal })).json();
-    } finally {
-      clearTimeout(timer);
-    }
-  },
-  'undici.request': async () =>
-    (await undiciRequest(url, { dispatcher: agent, headers })).body.json(),
-  createUndiciFetch: async () => (await undiciFetch(url, { headers })).json(),
-  'openapi-fetch (bare)': async () => {
-    const { data } = await bare.GET('/agents/{agentId}/conversations/{conversationId}', {
-      params: { path: params, header: { Authorization: KEY } },
-    });
-    return data;
-  },
-  'chatdash-client': () => plain.getConversation(params),
-  'chatdash-client + validateResponses': () => validating.getConversation(params),
-  'chatdash-client + one no-op middleware': () => withMiddleware.getConversation(params),
+  ...first,
   ...observabilityRows(KEY, baseUrl, params),
   ...flowRows(KEY, baseUrl, params),
-  'chatdash-client + createUndiciFetch': () => overUndici.getConversation(params),
-  // A body without Content-Length goes through the client's bounded streaming
-  // reader (it counts bytes against maxResponseBytes as they arrive) instead
-  // of response.text(): what bounding costs.
-  'raw fetch, chunked body': async () => (await fetch(chunkedUrl, { headers })).json(),
-  'chatdash-client, chunked body': () => plain.getConversation(chunkedParams),
+  ...last,
 };
 const names = Object.keys(clients);
 
@@ -116,33 +61,16 @@ async function measure(call: Call): Promise<Run> {
     latencies.push(performance.now() - start);
   }
   latencies.sort((a, b) => a - b);
-  let next = 0;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next++ < CONCURRENT) await call();
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  const used = process.cpuUsage(cpu);
   return {
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
-    rps: CONCURRENT / seconds,
-    cpuUs: (used.user + used.system) / CONCURRENT,
+    ...(await measureConcurrent(call, CONCURRENT)),
   };
 }
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
-
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 // Warm-up: JIT, connection pools, the lazily loaded validator.
 for (const name of names) {
@@ -163,8 +91,8 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const bulkRuns: BulkRound[] = [];
 for (let round = 0; round < ROUNDS; round++) bulkRuns.push(await measureBulk(plain));
-server.kill('SIGTERM');
-await Promise.all([agent.close(), undiciFetch.close()]);
+server.stop();
+await close();
 
 const metrics = ['p50', 'p99', 'rps', 'cpuUs'] as const;
 const results = names.map((name) => {

@@ -20,7 +20,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './fleet/member.js';
 import { startRedisServer, type OwnRedis } from './fleet/redis-server.js';
 import { sentDuringOthersPause, startUpstream, type Upstream } from './fleet/upstream.js';
 import type { WorkerPlan, WorkerTally } from './fleet/worker.js';
@@ -81,8 +82,7 @@ export async function main(args: string[]): Promise<number> {
     logLevel: 'warning',
   });
   const upstream = await startUpstream(rate, latencyMs);
-  const admin = new Redis(redisUrl, { retryStrategy: () => 100 });
-  admin.on('error', () => {});
+  const admin = connectRedis(redisUrl);
   try {
     console.log(
       `fleet: ${processes} processes, each ${inFlight} calls in flight, for ${seconds} s a run; ` +

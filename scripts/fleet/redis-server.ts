@@ -17,7 +17,24 @@ const INSTALL =
 
 export async function startRedisServer(): Promise<OwnRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
+  const child = await launchRedisServer(port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: () => stopProcess(child, 'SIGTERM'),
+  };
+}
+
+/**
+ * Spawns a redis-server on 127.0.0.1:`port` without persistence and resolves
+ * once it listens. If it cannot start (`notInstalled` when there is no
+ * redis-server) or does not listen in time, it is stopped and the error says why.
+ */
+export async function launchRedisServer(
+  port: number,
+  notInstalled = INSTALL,
+): Promise<ChildProcess> {
+  const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -27,26 +44,32 @@ export async function startRedisServer(): Promise<OwnRedis> {
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? new Error(INSTALL) : error),
+      reject(error.code === 'ENOENT' ? new Error(notInstalled) : error),
     );
     child.once('exit', (code) =>
       reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)),
     );
   });
   failed.catch(() => {});
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  };
   try {
     await Promise.race([failed, listening(port)]);
   } catch (error) {
-    await stop();
+    await stopProcess(child, 'SIGTERM');
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, pid: child.pid!, stop };
+  return child;
+}
+
+/**
+ * Sends `signal` to `child` and waits for it to exit; a SIGCONT first, so
+ * that a process stopped with SIGSTOP is not left waiting for it.
+ */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGCONT');
+  child.kill(signal);
+  await exited;
 }
 
 /** Resolves once something accepts connections on 127.0.0.1:`port` (10 s at most). */

@@ -5,10 +5,8 @@
  * JSON line, closes what it opened and returns, so the process exits by itself.
  */
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
-import { createRedisCoordinator } from '../../src/coordination/redis.js';
 import { createChatDashClient } from '../../src/index.js';
+import { openCoordinator, readyThenGo } from './member.js';
 
 export interface WorkerPlan {
   index: number;
@@ -30,14 +28,8 @@ export interface WorkerTally {
 }
 
 export async function work(plan: WorkerPlan): Promise<void> {
-  let redis: Redis | undefined;
-  if (plan.redisUrl) {
-    redis = new Redis(plan.redisUrl, { retryStrategy: () => 100 });
-    redis.on('error', () => {});
-    await new Promise((resolve) => redis!.once('ready', resolve));
-  }
-  const coordinator = redis
-    ? createRedisCoordinator({ redis, prefix: plan.prefix, timeoutMs: 1_000 })
+  const shared = plan.redisUrl
+    ? await openCoordinator(plan.redisUrl, { prefix: plan.prefix, timeoutMs: 1_000 })
     : undefined;
   const chatdash = createChatDashClient({
     apiKey: plan.apiKey,
@@ -47,16 +39,13 @@ export async function work(plan: WorkerPlan): Promise<void> {
     logLevel: 'off',
     tracing: false,
     ...(plan.perSecond ? { rateLimit: { perSecond: plan.perSecond } } : {}),
-    ...(coordinator ? { coordinator } : {}),
+    ...(shared ? { coordinator: shared.coordinator } : {}),
   });
   // A first call before `ready`, so the scope exists (and is subscribed to) before the run starts.
   await chatdash
     .getConversation({ agentId: 'agent_fleet', conversationId: 'warm-up' })
     .catch(() => undefined);
-  process.stdout.write('ready\n');
-  const lines = createInterface({ input: process.stdin });
-  await new Promise<void>((resolve) => lines.once('line', () => resolve()));
-  lines.close();
+  await readyThenGo();
 
   const tally: WorkerTally = { calls: 0, ok: 0, errors: {}, latencies: [] };
   const start = performance.now();
@@ -80,6 +69,5 @@ export async function work(plan: WorkerPlan): Promise<void> {
     }),
   );
   process.stdout.write(`${JSON.stringify(tally)}\n`);
-  await coordinator?.close();
-  await redis?.quit();
+  await shared?.close();
 }

@@ -2,7 +2,6 @@
  * Fault tests: real misbehaving servers on 127.0.0.1, each counting the attempts it saw.
  * Nothing here injects a fetch; the client talks to the sockets through Node's fetch.
  */
-import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import {
   APIConnectionError,
@@ -16,8 +15,9 @@ import {
   ResponseValidationError,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { failingOnce, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
+import { failure, timed } from '../helpers/settle.js';
 
 const apiKey = 'ck_fault_test_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -26,21 +26,6 @@ const okResponse = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent
 
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return createChatDashClient({ apiKey, baseUrl, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(result instanceof Error)) throw new Error('expected the call to reject');
-  return result;
-}
-
-async function timed<T>(promise: Promise<T>): Promise<{ value: T; seconds: number }> {
-  const start = performance.now();
-  const value = await promise;
-  return { value, seconds: (performance.now() - start) / 1000 };
 }
 
 /** Resolves once the server has seen `n` requests. */
@@ -111,11 +96,7 @@ describe('error statuses', () => {
   });
 
   it('resolves after a 503 then a 200, in 2 attempts', async () => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 503, { error: 'busy' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(503, {}, { error: 'busy' });
     await expect(client(server.baseUrl).getConversation(params)).resolves.toEqual(
       makeConversation(),
     );
@@ -132,11 +113,7 @@ describe('error statuses', () => {
   });
 
   it.each([408, 409, 429])('retries %i', async (status) => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, status, {}, { 'retry-after-ms': '10' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(status, { 'retry-after-ms': '10' });
     await expect(client(server.baseUrl).getConversation(params)).resolves.toEqual(
       makeConversation(),
     );
@@ -186,11 +163,7 @@ describe('error statuses', () => {
 
 describe('Retry-After', () => {
   it('waits about 1 s for a 429 with Retry-After: 1, then resolves', async () => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 429, {}, { 'retry-after': '1' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(429, { 'retry-after': '1' });
     const { value, seconds } = await timed(client(server.baseUrl).getConversation(params));
     expect(value).toEqual(makeConversation());
     expect(seconds).toBeGreaterThanOrEqual(0.9);
@@ -211,11 +184,7 @@ describe('Retry-After', () => {
   });
 
   it('does not wait 2 minutes for Retry-After: 120 but backs off instead', async () => {
-    const server = await httpServer((_, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 429, {}, { 'retry-after': '120' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(429, { 'retry-after': '120' });
     const { value, seconds } = await timed(client(server.baseUrl).getConversation(params));
     expect(value).toEqual(makeConversation());
     // First backoff: 0.5 s less up to 25 % jitter.

@@ -23,33 +23,16 @@ import {
 } from '../helpers/transport.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
+import { loggedClient } from '../helpers/logs.js';
 import { failure, sleep, timed } from '../helpers/settle.js';
 
 const apiKey = 'ck_flow_test_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const noWait = { 'retry-after-ms': '0' };
 
-interface Line {
-  level: string;
-  message: string;
-  at: number;
-}
-
 /** A client on `baseUrl` whose log lines are kept in `lines`, with when they were written. */
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const lines: Line[] = [];
-  const write = (level: string) => (message: string) =>
-    lines.push({ level, message, at: performance.now() });
-  const logger = { error: write('error'), warn: write('warn'), info: write('info'), debug() {} };
-  const chatdash = createChatDashClient({
-    apiKey,
-    baseUrl,
-    logger,
-    logLevel: 'info',
-    tracing: false,
-    ...options,
-  });
-  return Object.assign(chatdash, { lines });
+  return loggedClient(createChatDashClient, { apiKey, baseUrl, logLevel: 'info', ...options });
 }
 
 /** A server that records when each request arrived and answers with `answer`. */

@@ -16,7 +16,8 @@ import {
   transport,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { httpServer, sendJson } from '../helpers/servers.js';
+import { failingOnce, httpServer, sendJson } from '../helpers/servers.js';
+import { failure } from '../helpers/settle.js';
 
 const apiKey = 'ck_middleware_fault_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -25,15 +26,6 @@ const retryNow = { 'retry-after-ms': '0' };
 
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return createChatDashClient({ apiKey, baseUrl, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(result instanceof Error)) throw new Error('expected the call to reject');
-  return result;
 }
 
 function jsonResponse(status: number, body: unknown): Response {
@@ -52,9 +44,7 @@ async function refusedUrl(): Promise<string> {
 
 describe(`middleware (${transport})`, () => {
   it('runs on every attempt: a retry is seen by onRequest and onResponse twice', async () => {
-    const server = await httpServer((_req, res, attempt) =>
-      attempt === 0 ? sendJson(res, 500, {}, retryNow) : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(500, retryNow);
     const onRequest = vi.fn<NonNullable<Middleware['onRequest']>>();
     const statuses: number[] = [];
     const middleware: Middleware = {

@@ -20,7 +20,7 @@ import {
   type ValidationReport,
   VERSION,
 } from '../helpers/transport.js';
-import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { failingOnce, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
 
 // Made up for this test. `"` and `\` make its JSON-escaped form differ from the raw one.
@@ -255,11 +255,7 @@ describe('log lines', () => {
   });
 
   it('writes no rate-limit warning for retry-after-ms: 0 (what the testing mock sends): nothing is held', async () => {
-    const server = await httpServer((_req, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 503, {}, { 'retry-after-ms': '0' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(503, { 'retry-after-ms': '0' });
     const log = recorder();
     const { attempts } = await client(server.baseUrl, {
       logger: log.logger,
@@ -295,11 +291,7 @@ describe('log lines', () => {
   });
 
   it('writes to console by default, at warn', async () => {
-    const server = await httpServer((_req, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 429, {}, { 'retry-after-ms': '5' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(429, { 'retry-after-ms': '5' });
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const info = vi.spyOn(console, 'info').mockImplementation(() => {});
     const debug = vi.spyOn(console, 'debug').mockImplementation(() => {});
@@ -416,11 +408,7 @@ describe('the key in log lines', () => {
 
 describe('attempts', () => {
   it('lists a 503 with retry-after-ms and the 200 after it, on the result', async () => {
-    const server = await httpServer((_req, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 503, {}, { 'retry-after-ms': '150' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(503, { 'retry-after-ms': '150' });
     const started = performance.now();
     const { attempts } = await client(server.baseUrl).getConversationWithResponse(params);
     const elapsed = performance.now() - started;
@@ -535,11 +523,7 @@ describe('attempts', () => {
   });
 
   it("marks a call held by another call's rate-limit pause with delaySource 'rate-limit'", async () => {
-    const server = await httpServer((req, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 429, {}, { 'retry-after-ms': '400' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(429, { 'retry-after-ms': '400' });
     let paused = () => {};
     const pause = new Promise<void>((resolve) => (paused = resolve));
     const logger = { ...recorder().logger, warn: () => paused() }; // the pause's warn line

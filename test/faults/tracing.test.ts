@@ -26,7 +26,7 @@ import {
   transport,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
-import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
+import { failingOnce, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
 
 const apiKey = 'ck_tracing_test_key';
@@ -140,11 +140,7 @@ describe('OpenTelemetry spans', () => {
   });
 
   it('a retried 503: two CLIENT spans, the first ERROR with error.type "503", the second with resend_count 1, each traceparent its own', async () => {
-    const server = await httpServer((_req, res, attempt) =>
-      attempt === 0
-        ? sendJson(res, 503, {}, { 'retry-after-ms': '10' })
-        : sendJson(res, 200, makeConversation()),
-    );
+    const server = await failingOnce(503, { 'retry-after-ms': '10' });
     await client(server.baseUrl).getConversation(params);
     const {
       call: [call],

@@ -24,31 +24,16 @@ import {
 import { expectExitByItself } from '../helpers/child.js';
 import { httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import { makeConversation } from '../../src/testing.js';
+import { loggedClient, type LogLine } from '../helpers/logs.js';
 import { collect, failure, sleep, timed, until } from '../helpers/settle.js';
 
 const apiKey = 'ck_traffic_test_key';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const noWait = { 'retry-after-ms': '0' };
 
-interface Line {
-  level: string;
-  message: string;
-  fields: Record<string, unknown> | undefined;
-}
-
 /** A client on `baseUrl` whose log lines are kept in `lines`. */
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const lines: Line[] = [];
-  const write = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    lines.push({ level, message, fields });
-  const logger = {
-    error: write('error'),
-    warn: write('warn'),
-    info: write('info'),
-    debug: write('debug'),
-  };
-  const chatdash = createChatDashClient({ apiKey, baseUrl, logger, tracing: false, ...options });
-  return Object.assign(chatdash, { lines });
+  return loggedClient(createChatDashClient, { apiKey, baseUrl, ...options });
 }
 
 /**
@@ -58,7 +43,7 @@ function client(baseUrl: string, options: ChatDashClientOptions = {}) {
  * nothing about that on a busy machine). Rejects after 10 s without the log line,
  * so a client that never pauses fails here, not at the test's timeout.
  */
-async function paused(chatdash: { lines: Line[] }) {
+async function paused(chatdash: { lines: LogLine[] }) {
   const since = performance.now();
   const logged = () =>
     chatdash.lines.some((l) => l.level === 'warn' && /rate limited/.test(l.message));

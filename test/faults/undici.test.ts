@@ -49,6 +49,27 @@ function client(baseUrl: string, fetch = undiciFetch(), more = {}) {
 const socketClosed = (req: IncomingMessage) =>
   new Promise<void>((done) => req.socket.once('close', () => done()));
 
+/**
+ * A server whose body never ends: it writes `fill` as fast as the client
+ * reads, so only the client closing the socket ends it. `seen.closed`
+ * resolves when the socket closed; `seen.written` counts the bytes written.
+ */
+async function endlessBody(contentType: string, fill: string) {
+  const seen = { closed: undefined as Promise<void> | undefined, written: 0 };
+  const server = await httpServer((req, res) => {
+    seen.closed = socketClosed(req);
+    res.writeHead(200, { 'content-type': contentType });
+    const chunk = Buffer.alloc(16_384, fill);
+    const pump = () => {
+      while (res.write(chunk)) seen.written += chunk.length;
+      seen.written += chunk.length;
+    };
+    res.on('drain', pump);
+    pump();
+  });
+  return { server, seen };
+}
+
 describe('createUndiciFetch and global state', () => {
   // First in the file: nothing in this worker has loaded undici through createUndiciFetch yet.
   it('leaves the global fetch dispatcher exactly as the app had it, after import, creation and calls', async () => {
@@ -188,29 +209,16 @@ describe('the client through createUndiciFetch', () => {
   });
 
   it('cancels an endless body at maxResponseBytes: ResponseValidationError, and the server sees its socket closed', async () => {
-    let closed: Promise<void> | undefined;
-    let written = 0;
-    const server = await httpServer((req, res) => {
-      closed = socketClosed(req);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const chunk = Buffer.alloc(16_384, ' ');
-      // An endless body: only the client closing the socket ends it.
-      const pump = () => {
-        while (res.write(chunk)) written += chunk.length;
-        written += chunk.length;
-      };
-      res.on('drain', pump);
-      pump();
-    });
+    const { server, seen } = await endlessBody('application/json', ' ');
     const error = await client(server.baseUrl, undiciFetch(), { maxResponseBytes: 100_000 })
       .getConversation(params)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResponseValidationError);
     expect((error as Error).message).toMatch(/maxResponseBytes/);
     // Not cancelled, the body would stay paused on a socket held open for good.
-    const whenClosed = await Promise.race([closed?.then(() => 'closed'), sleep(10_000)]);
+    const whenClosed = await Promise.race([seen.closed?.then(() => 'closed'), sleep(10_000)]);
     expect(whenClosed, 'the server socket closes once the limit is passed').toBe('closed');
-    expect(written).toBeLessThan(64 * 1024 * 1024);
+    expect(seen.written).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('cancels a body whose Content-Length is over maxResponseBytes without reading it, and the server sees its socket closed', async () => {
@@ -261,29 +269,16 @@ describe('the fetch createUndiciFetch returns', () => {
   });
 
   it('closes the socket when a reader stops early (break out of for await over the body)', async () => {
-    let closed: Promise<void> | undefined;
-    let written = 0;
-    const server = await httpServer((req, res) => {
-      closed = socketClosed(req);
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      const chunk = Buffer.alloc(16_384, 'x');
-      // An endless body: only a cancelled read ends it.
-      const pump = () => {
-        while (res.write(chunk)) written += chunk.length;
-        written += chunk.length;
-      };
-      res.on('drain', pump);
-      pump();
-    });
+    const { server, seen } = await endlessBody('application/octet-stream', 'x');
     const response = await undiciFetch()(server.baseUrl, {});
     let read = 0;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       read += chunk.byteLength;
       if (read > 65_536) break;
     }
-    await closed;
+    await seen.closed;
     expect(read).toBeGreaterThan(65_536);
-    expect(written).toBeLessThan(64 * 1024 * 1024);
+    expect(seen.written).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('returns a 3xx as it is with redirect: manual, and its body', async () => {

@@ -128,12 +128,4 @@ export function outcome(call: Call, status = 200, headers: Record<string, string
 /** A promise that never settles: a transport that hangs. */
 export const never = () => new Promise<Outcome>(() => {});
 
-/** Settles `promise` into its error (or fails the test if it resolves). */
-export async function failure(promise: Promise<unknown>): Promise<Error> {
-  const result = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(result instanceof Error)) throw new Error('expected the promise to reject');
-  return result;
-}
+export { failure } from './settle.js';

@@ -7,7 +7,9 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { expect } from 'vitest';
 import type { FleetPlan } from '../fixtures/redis-fleet.js';
+import { scopeChannel, subscribers } from './redis.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const fixture = join(repo, 'test/fixtures/redis-fleet.ts');
@@ -106,4 +108,23 @@ export async function runFleet(
   );
   const members = await Promise.all(runs);
   return { startedAt, members };
+}
+
+/**
+ * A `beforeGo` for runFleet: waits until `count` processes listen on the
+ * scope's channel on `redisUrl`, and a moment for them to read its state.
+ */
+export function sharing(redisUrl: string, baseUrl: string, apiKey: string, count = 4) {
+  return async () => {
+    await subscribers(redisUrl, scopeChannel(baseUrl, apiKey), count);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  };
+}
+
+/** Every process exited by itself, with code 0 and nothing on stderr. */
+export function expectAllExited(fleet: Fleet): void {
+  for (const member of fleet.members) {
+    expect(member.stderr).toBe('');
+    expect({ code: member.code, signal: member.signal }).toEqual({ code: 0, signal: null });
+  }
 }

@@ -4,11 +4,15 @@
  * redis-server fails the tests that need it (never skips them): `.ci/run`
  * installs it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
-import { freePort, listening } from '../../scripts/fleet/redis-server.js';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { connectRedis, openCoordinator } from '../../scripts/fleet/member.js';
+import { freePort, launchRedisServer, stopProcess } from '../../scripts/fleet/redis-server.js';
+import type { RedisCoordinatorOptions } from '../../src/coordination/redis.js';
+import type { Coordinator } from '../../src/index.js';
+
+export { connectRedis };
 
 export interface RedisServer {
   port: number;
@@ -27,13 +31,7 @@ export interface RedisServer {
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   let child = await launch(port);
-  const kill = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGCONT');
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const kill = () => stopProcess(child, 'SIGKILL');
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -48,38 +46,65 @@ export async function startRedis(): Promise<RedisServer> {
   };
 }
 
-/** An ioredis client that reconnects within 100 ms, as the coordinator's docs advise. */
-export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  const redis = new Redis(url, { retryStrategy: () => 100, lazyConnect: false, ...options });
-  redis.on('error', () => {});
-  return redis;
+/**
+ * For a test file: one redis-server, started before its tests and stopped
+ * after them (`server` reads it once they run), and the coordinators its
+ * tests open, each on its own connection as each process of a fleet has,
+ * closed after each test. `flushAfterEach` also empties Redis after each test.
+ */
+export function redisForFile({ flushAfterEach = false } = {}) {
+  let started: RedisServer | undefined;
+  beforeAll(async () => {
+    started = await startRedis();
+  });
+  afterAll(() => started?.stop());
+  const current = () => {
+    if (!started) throw new Error('the redis-server starts in beforeAll');
+    return started;
+  };
+  const server: RedisServer = {
+    get port() {
+      return current().port;
+    },
+    get url() {
+      return current().url;
+    },
+    kill: () => current().kill(),
+    restart: () => current().restart(),
+    freeze: () => current().freeze(),
+    thaw: () => current().thaw(),
+    stop: () => current().stop(),
+  };
+
+  const opened: { redis: Redis; coordinator: Coordinator }[] = [];
+  afterEach(async () => {
+    for (const { redis, coordinator } of opened.splice(0)) {
+      await coordinator.close();
+      redis.disconnect();
+    }
+    if (!flushAfterEach) return;
+    const admin = connectRedis(server.url);
+    await admin.flushall();
+    admin.disconnect();
+  });
+
+  return {
+    server,
+    /** A coordinator on a connection of its own, once that is ready; closed after the test. */
+    async coordinator(options: Omit<RedisCoordinatorOptions, 'redis'> = {}) {
+      const { redis, coordinator } = await openCoordinator(server.url, options);
+      opened.push({ redis, coordinator });
+      return { redis, coordinator };
+    },
+    /** Closes `coordinator` and disconnects `redis` after the test. */
+    closeAfter(redis: Redis, coordinator: Coordinator) {
+      opened.push({ redis, coordinator });
+    },
+  };
 }
 
-async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const failed = new Promise<never>((_, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'ENOENT'
-          ? new Error('redis-server is not installed: apt-get install redis-server')
-          : error,
-      ),
-    );
-    child.once('exit', (code) =>
-      reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)),
-    );
-  });
-  await Promise.race([failed, listening(port)]);
-  failed.catch(() => {});
-  return child;
-}
+const launch = (port: number) =>
+  launchRedisServer(port, 'redis-server is not installed: apt-get install redis-server');
 
 /** The channel of a scope: a test may know the key layout; the app never needs to. */
 export function scopeChannel(baseUrl: string, apiKey: string, prefix = 'chatdash:'): string {

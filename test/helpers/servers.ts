@@ -10,6 +10,8 @@ import {
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
+import { sendJson } from '../../src/send-json.js';
+import { makeConversation } from '../../src/testing.js';
 
 export interface SeenRequest {
   method: string;
@@ -44,28 +46,36 @@ export async function httpServer(
   return listen(server, requests, () => server.closeAllConnections());
 }
 
+/**
+ * An HTTP server whose first answer is `status` with `headers` and `body`,
+ * and every later one 200 with a conversation: an upstream that fails once.
+ */
+export function failingOnce(
+  status: number,
+  headers: Record<string, string> = {},
+  body: unknown = {},
+): Promise<TestServer> {
+  return httpServer((_, res, attempt) =>
+    attempt === 0 ? sendJson(res, status, body, headers) : sendJson(res, 200, makeConversation()),
+  );
+}
+
 /** A raw TCP server: the handler gets the socket and the attempt number once the request head has arrived. */
 export async function tcpServer(
   handler: (socket: Socket, attempt: number, head: string) => void,
 ): Promise<TestServer> {
   const requests: SeenRequest[] = [];
-  const sockets = new Set<Socket>();
-  const server = createNetServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
+  return netServer(requests, (socket) => {
     let head = '';
     const onData = (chunk: Buffer) => {
       head += chunk.toString('latin1');
       if (!head.includes('\r\n\r\n')) return;
       socket.off('data', onData);
-      const [method = '', url = ''] = head.split('\r\n')[0]?.split(' ') ?? [];
-      requests.push({ method, url, headers: {} });
+      requests.push(seen(head));
       handler(socket, requests.length - 1, head);
     };
     socket.on('data', onData);
   });
-  return listen(server, requests, () => sockets.forEach((s) => s.destroy()));
 }
 
 /**
@@ -78,25 +88,40 @@ export async function rawHttpServer(
   options: { close?: boolean } = {},
 ): Promise<TestServer> {
   const requests: SeenRequest[] = [];
-  const sockets = new Set<Socket>();
-  const server = createNetServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
+  return netServer(requests, (socket) => {
     let pending = '';
     socket.on('data', (chunk: Buffer) => {
       pending += chunk.toString('latin1');
       // GET requests carry no body: each head ends at a blank line.
       for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
-        const [method = '', url = ''] = pending.slice(0, end).split('\r\n')[0]?.split(' ') ?? [];
+        requests.push(seen(pending.slice(0, end)));
         pending = pending.slice(end + 4);
-        requests.push({ method, url, headers: {} });
         if (options.close) socket.end(answer);
         else socket.write(answer);
       }
     });
   });
+}
+
+/** A node:net server that keeps its sockets, to destroy them when it closes, and ignores their errors. */
+function netServer(
+  requests: SeenRequest[],
+  onSocket: (socket: Socket) => void,
+): Promise<TestServer> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    onSocket(socket);
+  });
   return listen(server, requests, () => sockets.forEach((s) => s.destroy()));
+}
+
+/** The method and URL of a raw request head (a raw server reads no headers). */
+function seen(head: string): SeenRequest {
+  const [method = '', url = ''] = head.split('\r\n')[0]?.split(' ') ?? [];
+  return { method, url, headers: {} };
 }
 
 async function listen(
@@ -120,4 +145,4 @@ async function listen(
 }
 
 /** The mock server's way of answering JSON, so the fault tests' servers answer alike. */
-export { sendJson } from '../../src/send-json.js';
+export { sendJson };

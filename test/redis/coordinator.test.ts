@@ -7,69 +7,36 @@
  */
 import { makeConversation } from '../../src/testing.js';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
 import {
   ChatDashError,
   createChatDashClient,
   type ChatDashClientOptions,
-  type Coordinator,
 } from '../../src/index.js';
-import { connectRedis, scopeChannel, startRedis, type RedisServer } from '../helpers/redis.js';
+import { loggedClient } from '../helpers/logs.js';
+import { connectRedis, redisForFile, scopeChannel } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
 
 const apiKey = 'ck_live_Zq8WmRtPxYvBnKdLsJhGfTcE';
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(() => server.stop());
-
-const opened: { redis: Redis; coordinator: Coordinator }[] = [];
-afterEach(async () => {
-  for (const { redis, coordinator } of opened.splice(0)) {
-    await coordinator.close();
-    redis.disconnect();
-  }
-  const admin = connectRedis(server.url);
-  await admin.flushall();
-  admin.disconnect();
-});
-
-/** A coordinator on its own connection, as one process of a fleet has. */
-async function coordinator(options: { prefix?: string; timeoutMs?: number } = {}) {
-  const redis = connectRedis(server.url);
-  await new Promise((resolve) => redis.once('ready', resolve));
-  const made = createRedisCoordinator({ redis, ...options });
-  opened.push({ redis, coordinator: made });
-  return { redis, coordinator: made };
-}
-
-interface Line {
-  level: string;
-  message: string;
-}
+// Redis is emptied after each test, so none sees what another left.
+const { server, coordinator, closeAfter } = redisForFile({ flushAfterEach: true });
 
 /** A client whose log lines are kept and whose requests are timed as they leave. */
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const lines: Line[] = [];
   const sends: number[] = [];
-  const write = (level: string) => (message: string) => void lines.push({ level, message });
-  const chatdash = createChatDashClient({
+  const chatdash = loggedClient(createChatDashClient, {
     apiKey,
     baseUrl,
-    logger: { error: write('error'), warn: write('warn'), info: write('info'), debug() {} },
     logLevel: 'info',
-    tracing: false,
     fetch: (input, init) => {
       sends.push(performance.now());
       return fetch(input, init);
     },
     ...options,
   });
-  return Object.assign(chatdash, { lines, sends });
+  return Object.assign(chatdash, { sends });
 }
 
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
@@ -174,7 +141,7 @@ describe('the subscriber connection', () => {
     const redis = connectRedis(server.url, { lazyConnect: true });
     await redis.connect();
     const made = createRedisCoordinator({ redis });
-    opened.push({ redis, coordinator: made });
+    closeAfter(redis, made);
     const upstream = await ok();
     await client(upstream.baseUrl, { coordinator: made }).getConversation(params);
     await settleIn();

@@ -6,18 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { makeConversation } from '../../src/testing.js';
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FleetPlan } from '../fixtures/redis-fleet.js';
-import { runFleet, type Fleet } from '../helpers/fleet.js';
-import { scopeChannel, startRedis, subscribers, type RedisServer } from '../helpers/redis.js';
+import { expectAllExited, runFleet, sharing } from '../helpers/fleet.js';
+import { redisForFile } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 
 const apiKey = 'ck_fleet_Qm9vLmJhcl9zZWNyZXQ';
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(() => redis.stop());
+const { server: redis } = redisForFile();
 
 /**
  * How long the other processes may take to hear of a pause, from the moment
@@ -39,19 +35,6 @@ async function upstream(handler: (agent: string, res: ServerResponse, n: number)
   return { ...server, seen };
 }
 
-/** Waits until all 4 processes listen on the scope's channel, and a moment for them to read its state. */
-const sharing = (baseUrl: string) => async () => {
-  await subscribers(redis.url, scopeChannel(baseUrl, apiKey), 4);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-};
-
-function expectAllExited(fleet: Fleet) {
-  for (const member of fleet.members) {
-    expect(member.stderr).toBe('');
-    expect({ code: member.code, signal: member.signal }).toEqual({ code: 0, signal: null });
-  }
-}
-
 describe('the rate-limit pause across processes', () => {
   it('holds every process when one gets 429 Retry-After: 2, and every call completes after', async () => {
     let limited = false;
@@ -71,7 +54,9 @@ describe('the rate-limit pause across processes', () => {
       // Process 0 starts with the call that gets the 429, once the others are sending.
       ...(i === 0 ? { firstAgent: 'limit', firstAfterMs: 300 } : {}),
     });
-    const fleet = await runFleet([0, 1, 2, 3].map(plan), { beforeGo: sharing(server.baseUrl) });
+    const fleet = await runFleet([0, 1, 2, 3].map(plan), {
+      beforeGo: sharing(redis.url, server.baseUrl, apiKey),
+    });
     expectAllExited(fleet);
     // When process 0 got the 429, and what every process sent after it, by each one's own record.
     const t0 = fleet.members[0]!.tally.limited[0]!;
@@ -85,7 +70,6 @@ describe('the rate-limit pause across processes', () => {
       expect(tally.errors).toEqual({});
       expect(tally.ok).toBe(tally.made);
     }
-    // The others were sending before the 429: the pause is what stopped them.
   });
 });
 
@@ -105,7 +89,7 @@ describe('the retry budget across processes', () => {
     const server = await failing();
     const fleet = await runFleet(
       [0, 1, 2, 3].map(() => plan(server.baseUrl, redis.url)),
-      { beforeGo: sharing(server.baseUrl) },
+      { beforeGo: sharing(redis.url, server.baseUrl, apiKey) },
     );
     expectAllExited(fleet);
     expect(fleet.members.map((m) => m.tally.errors)).toEqual(

@@ -5,35 +5,19 @@
  */
 import { makeConversation } from '../../src/testing.js';
 import { createServer, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FleetPlan } from '../fixtures/redis-fleet.js';
-import { runFleet, type Fleet } from '../helpers/fleet.js';
-import { scopeChannel, startRedis, subscribers, type RedisServer } from '../helpers/redis.js';
+import { expectAllExited, runFleet, sharing } from '../helpers/fleet.js';
+import { redisForFile } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 
 const apiKey = 'ck_flow_Wk3Jd8Rf5Tz1Ms';
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(() => redis.stop());
+const { server: redis } = redisForFile();
 
 /** Starts the fleet once all four processes listen on the scope's channel. */
 function fleetOf(baseUrl: string, plan: Omit<FleetPlan, 'baseUrl' | 'apiKey' | 'redisUrl'>) {
   const plans = [0, 1, 2, 3].map(() => ({ ...plan, baseUrl, apiKey, redisUrl: redis.url }));
-  return runFleet(plans, {
-    beforeGo: async () => {
-      await subscribers(redis.url, scopeChannel(baseUrl, apiKey), 4);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    },
-  });
-}
-
-function expectAllExited(fleet: Fleet) {
-  for (const member of fleet.members) {
-    expect(member.stderr).toBe('');
-    expect({ code: member.code, signal: member.signal }).toEqual({ code: 0, signal: null });
-  }
+  return runFleet(plans, { beforeGo: sharing(redis.url, baseUrl, apiKey) });
 }
 
 describe('rateLimit across processes', () => {

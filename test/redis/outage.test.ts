@@ -7,60 +7,30 @@
  */
 import { makeConversation } from '../../src/testing.js';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
-import {
-  createChatDashClient,
-  type ChatDashClientOptions,
-  type Coordinator,
-} from '../../src/index.js';
+import { createChatDashClient, type ChatDashClientOptions } from '../../src/index.js';
 import { runFleet } from '../helpers/fleet.js';
-import { connectRedis, startRedis, type RedisServer } from '../helpers/redis.js';
+import { loggedClient } from '../helpers/logs.js';
+import { connectRedis, redisForFile } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
 
 const apiKey = 'ck_outage_Hn4Vb7Xc2Lk9Pq';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(() => server.stop());
-
-const opened: { redis: Redis; coordinator: Coordinator }[] = [];
-afterEach(async () => {
-  for (const { redis, coordinator } of opened.splice(0)) {
-    await coordinator.close();
-    redis.disconnect();
-  }
-});
-
-interface Line {
-  at: number;
-  level: string;
-  message: string;
-}
+const redis = redisForFile();
+const { server } = redis;
 
 /** A client on its own coordinator and connection; its log lines are kept with their time. */
 async function member(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const redis = connectRedis(server.url);
-  await new Promise((resolve) => redis.once('ready', resolve));
-  const coordinator = createRedisCoordinator({ redis, timeoutMs: 200 });
-  opened.push({ redis, coordinator });
-  const lines: Line[] = [];
-  const write = (level: string) => (message: string) =>
-    void lines.push({ at: performance.now(), level, message });
-  const chatdash = createChatDashClient({
+  const { coordinator } = await redis.coordinator({ timeoutMs: 200 });
+  return loggedClient(createChatDashClient, {
     apiKey,
     baseUrl,
     coordinator,
-    logger: { error: write('error'), warn: write('warn'), info: write('info'), debug() {} },
     logLevel: 'info',
-    tracing: false,
     ...options,
   });
-  return Object.assign(chatdash, { lines });
 }
 
 type Member = Awaited<ReturnType<typeof member>>;
@@ -103,6 +73,34 @@ const everything: ChatDashClientOptions = {
   rateLimit: { perSecond: 400 },
   circuitBreaker: { failureThreshold: 50 },
 };
+
+/** Two members under load from `everything`, given time to connect and subscribe. */
+async function twoMembers() {
+  const { baseUrl } = await upstream();
+  const members = [await member(baseUrl, everything), await member(baseUrl, everything)];
+  await sleep(300);
+  return members;
+}
+
+/**
+ * Two members under load for 3.5 s; 0.6 s in, `stop` takes Redis away and
+ * 1 s later `resume` brings it back. The run, and when Redis was back.
+ */
+async function throughOutage(stop: () => unknown, resume: () => unknown) {
+  const members = await twoMembers();
+  let resumedAt = 0;
+  const away = (async () => {
+    await sleep(600);
+    await stop();
+    await sleep(1_000);
+    await resume();
+    resumedAt = performance.now();
+  })();
+  const run = await drive(members, 3_500);
+  await away;
+  return { members, run, resumedAt };
+}
+
 const lost = (m: Member) => m.lines.filter((l) => /sharing lost/.test(l.message));
 const back = (m: Member) => m.lines.filter((l) => /sharing is back/.test(l.message));
 
@@ -119,19 +117,11 @@ async function pauseTravels(from: Member, to: Member): Promise<void> {
 
 describe('Redis killed, then restarted on the same port', () => {
   it('fails no call, delays none by more than timeoutMs, warns once, and shares again within 2 s', async () => {
-    const { baseUrl } = await upstream();
-    const members = [await member(baseUrl, everything), await member(baseUrl, everything)];
-    await sleep(300);
-    let restartedAt = 0;
-    const outage = (async () => {
-      await sleep(600);
-      await server.kill();
-      await sleep(1_000);
-      await server.restart();
-      restartedAt = performance.now();
-    })();
-    const run = await drive(members, 3_500);
-    await outage;
+    const {
+      members,
+      run,
+      resumedAt: restartedAt,
+    } = await throughOutage(server.kill, server.restart);
     expect(run.failures).toEqual([]);
     // timeoutMs is 200; a call that queued on the dead connection would wait for ioredis's retries.
     expect(Math.max(...run.durations)).toBeLessThan(1_000);
@@ -147,19 +137,7 @@ describe('Redis killed, then restarted on the same port', () => {
 
 describe('Redis frozen with SIGSTOP', () => {
   it('fails no call, delays none by more than timeoutMs, and shares again within 2 s of SIGCONT', async () => {
-    const { baseUrl } = await upstream();
-    const members = [await member(baseUrl, everything), await member(baseUrl, everything)];
-    await sleep(300);
-    let thawedAt = 0;
-    const outage = (async () => {
-      await sleep(600);
-      server.freeze();
-      await sleep(1_000);
-      server.thaw();
-      thawedAt = performance.now();
-    })();
-    const run = await drive(members, 3_500);
-    await outage;
+    const { members, run, resumedAt: thawedAt } = await throughOutage(server.freeze, server.thaw);
     expect(run.failures).toEqual([]);
     expect(Math.max(...run.durations)).toBeLessThan(1_000);
     for (const m of members) {
@@ -174,9 +152,7 @@ describe('Redis frozen with SIGSTOP', () => {
 
 describe('FLUSHALL', () => {
   it('loses the shared state, never a call, and sharing goes on', async () => {
-    const { baseUrl } = await upstream();
-    const members = [await member(baseUrl, everything), await member(baseUrl, everything)];
-    await sleep(300);
+    const members = await twoMembers();
     const flush = sleep(500).then(async () => {
       const admin = connectRedis(server.url);
       await admin.flushall();
@@ -193,9 +169,9 @@ describe('FLUSHALL', () => {
 describe('a coordinator whose Redis is down from the start', () => {
   it('decides locally at once and warns once', async () => {
     const { baseUrl } = await upstream();
-    const redis = connectRedis('redis://127.0.0.1:9'); // nothing listens on the discard port
-    const coordinator = createRedisCoordinator({ redis });
-    opened.push({ redis, coordinator });
+    const down = connectRedis('redis://127.0.0.1:9'); // nothing listens on the discard port
+    const coordinator = createRedisCoordinator({ redis: down });
+    redis.closeAfter(down, coordinator);
     const lines: string[] = [];
     const chatdash = createChatDashClient({
       apiKey,

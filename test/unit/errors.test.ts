@@ -6,20 +6,15 @@ import {
   APIConnectionTimeoutError,
   APIError,
   APIUserAbortError,
-  AuthenticationError,
-  BadRequestError,
   ChatDashError,
   CircuitOpenError,
-  ConflictError,
   createChatDashClient,
   InternalServerError,
   NotFoundError,
-  PermissionDeniedError,
-  RateLimitError,
   ResponseValidationError,
-  UnprocessableEntityError,
 } from '../../src/index.js';
 import { fakeFetch, json } from '../helpers/fake-fetch.js';
+import { STATUS_CLASSES } from '../helpers/statuses.js';
 
 function clientAnswering(response: () => Response | Promise<Response>) {
   const fake = fakeFetch(response);
@@ -31,24 +26,7 @@ const params = { agentId: 'a1', conversationId: 'c1' };
 const url = 'https://api.chat-dash.com/v1/public/agents/a1/conversations/c1';
 
 describe('the status -> error class mapping', () => {
-  it.each([
-    [400, BadRequestError, 'Bad Request'],
-    [401, AuthenticationError, 'Unauthorized'],
-    [403, PermissionDeniedError, 'Forbidden'],
-    [404, NotFoundError, 'Not Found'],
-    [409, ConflictError, 'Conflict'],
-    [422, UnprocessableEntityError, 'Unprocessable Entity'],
-    [429, RateLimitError, 'Too Many Requests'],
-    [500, InternalServerError, 'Internal Server Error'],
-    [502, InternalServerError, 'Bad Gateway'],
-    [503, InternalServerError, 'Service Unavailable'],
-    [599, InternalServerError, 'Error'],
-    [402, APIError, 'Error'],
-    [408, APIError, 'Request Timeout'],
-    [418, APIError, 'Error'],
-    [302, APIError, 'Error'],
-    [307, APIError, 'Error'],
-  ])('rejects %i with %o', async (status, Class, reason) => {
+  it.each(STATUS_CLASSES)('rejects %i with %o', async (status, Class, reason) => {
     const { chatdash } = clientAnswering(() =>
       json(
         status,

@@ -1,19 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { APIError } from '../../../src/errors.js';
-import {
-  AuthenticationError,
-  BadRequestError,
-  ConflictError,
-  InternalServerError,
-  NotFoundError,
-  PermissionDeniedError,
-  RateLimitError,
-  ResponseValidationError,
-  UnprocessableEntityError,
-} from '../../../src/errors.js';
+import { APIError, ResponseValidationError } from '../../../src/errors.js';
 import { settle } from '../../../src/policies/settle.js';
 import type { ValidationReport } from '../../../src/types.js';
 import { apiKey, failure, makeCall, type CallOptions } from '../../helpers/call.js';
+import { STATUS_CLASSES } from '../../helpers/statuses.js';
 
 function settled(
   status: number,
@@ -28,18 +18,7 @@ function settled(
 
 describe('settle', () => {
   it('maps each status to its error class, 3xx and unlisted 4xx to a plain APIError', async () => {
-    const expected: [number, typeof APIError][] = [
-      [400, BadRequestError],
-      [401, AuthenticationError],
-      [403, PermissionDeniedError],
-      [404, NotFoundError],
-      [409, ConflictError],
-      [422, UnprocessableEntityError],
-      [429, RateLimitError],
-      [500, InternalServerError],
-      [502, InternalServerError],
-      [599, InternalServerError],
-    ];
+    const expected = STATUS_CLASSES.filter(([, Class]) => Class !== APIError);
     for (const [status, Class] of expected) {
       const error = await failure(settled(status, '{}').result);
       expect(error, String(status)).toBeInstanceOf(Class);

@@ -83,8 +83,9 @@ function send(
     init.dispatcher = probe;
     return fetch(url, init as RequestInit).then(probe.answered);
   }
-  if (takesAttemptAbort(fetch)) init[ATTEMPT_ABORT] = call.attemptAbort;
-  else init.dispatcher = new DispatcherAbort(call.attemptAbort!);
+  const abort = call.attemptAbort;
+  if (abort && takesAttemptAbort(fetch)) init[ATTEMPT_ABORT] = abort;
+  else if (abort) init.dispatcher = new DispatcherAbort(abort);
   return fetch(url, init as RequestInit);
 }
 

@@ -100,6 +100,22 @@ describe('which fetch gets the dispatcher', () => {
       headers: { 'content-type': 'application/json' },
     });
 
+  type Init = RequestInit & { dispatcher?: { dispatch(o: object, h: object): boolean } };
+
+  /** Installs a global fetch that records each init and, if `dispatches`, calls its dispatcher. */
+  function installGlobalFetch(dispatches: boolean) {
+    const inits: Init[] = [];
+    const fake = async (_url: string, init: Init) => {
+      inits.push(init);
+      if (dispatches) init.dispatcher?.dispatch({}, {});
+      return ok();
+    };
+    globalThis.fetch = fake as typeof fetch;
+    return { inits, fake };
+  }
+  const newClient = (options = {}) =>
+    createChatDashClient({ apiKey: 'key-unit-node-fetch', baseUrl: 'https://x.test', ...options });
+
   it('is only the global fetch of a Node process', () => {
     const own = async () => ok();
     considerNodeFetch(own);
@@ -107,19 +123,11 @@ describe('which fetch gets the dispatcher', () => {
   });
 
   it('keeps giving a signal, and no dispatcher, to a global fetch that answers without dispatching', async () => {
-    const inits: RequestInit[] = [];
-    const intercepting = async (_url: string, init: RequestInit) => {
-      inits.push(init);
-      return ok();
-    };
-    globalThis.fetch = intercepting as typeof fetch;
-    const client = createChatDashClient({
-      apiKey: 'key-unit-node-fetch',
-      baseUrl: 'https://x.test',
-    });
+    const { inits, fake } = installGlobalFetch(false);
+    const client = newClient();
     await client.getConversation(params);
     await client.getConversation(params);
-    expect(nodeFetchMode(intercepting)).toBe('signal');
+    expect(nodeFetchMode(fake)).toBe('signal');
     // The first call probes with both; from then on only a signal.
     expect(inits.map((i) => [i.signal instanceof AbortSignal, 'dispatcher' in i])).toEqual([
       [true, true],
@@ -129,20 +137,11 @@ describe('which fetch gets the dispatcher', () => {
 
   it('gives the light abort (a dispatcher, no signal) to a global fetch once seen to dispatch', async () => {
     const seen = fakeGlobalDispatcher();
-    const inits: RequestInit[] = [];
-    const dispatching = async (_url: string, init: RequestInit & { dispatcher?: unknown }) => {
-      inits.push(init);
-      (init.dispatcher as { dispatch(o: object, h: object): boolean }).dispatch({}, {});
-      return ok();
-    };
-    globalThis.fetch = dispatching as typeof fetch;
-    const client = createChatDashClient({
-      apiKey: 'key-unit-node-fetch',
-      baseUrl: 'https://x.test',
-    });
+    const { inits, fake } = installGlobalFetch(true);
+    const client = newClient();
     await client.getConversation(params);
     await client.getConversation(params);
-    expect(nodeFetchMode(dispatching)).toBe('light');
+    expect(nodeFetchMode(fake)).toBe('light');
     expect(seen).toHaveLength(2);
     expect(
       inits.map((i) => [i.signal instanceof AbortSignal, i.dispatcher?.constructor.name]),
@@ -154,27 +153,9 @@ describe('which fetch gets the dispatcher', () => {
 
   it('gives a signal to the global fetch when middleware builds a Request, even once seen to dispatch', async () => {
     fakeGlobalDispatcher();
-    const inits: RequestInit[] = [];
-    const dispatching = async (_url: string, init: RequestInit & { dispatcher?: unknown }) => {
-      inits.push(init);
-      (init.dispatcher as { dispatch(o: object, h: object): boolean } | undefined)?.dispatch(
-        {},
-        {},
-      );
-      return ok();
-    };
-    globalThis.fetch = dispatching as typeof fetch;
-    const plain = createChatDashClient({
-      apiKey: 'key-unit-node-fetch',
-      baseUrl: 'https://x.test',
-    });
-    await plain.getConversation(params);
-    const withMiddleware = createChatDashClient({
-      apiKey: 'key-unit-node-fetch',
-      baseUrl: 'https://x.test',
-      middleware: [{ onRequest() {} }],
-    });
-    await withMiddleware.getConversation(params);
+    const { inits } = installGlobalFetch(true);
+    await newClient().getConversation(params);
+    await newClient({ middleware: [{ onRequest() {} }] }).getConversation(params);
     expect(inits.at(-1)!.signal).toBeInstanceOf(AbortSignal);
   });
 });

@@ -60,8 +60,8 @@ export function probeFor(fetch: object): Probe | undefined {
   return modes.get(fetch) === 'probe' ? new Probe(fetch) : undefined;
 }
 
-function globalDispatcher(): Dispatcher {
-  return (globalThis as { [GLOBAL_DISPATCHER]?: Dispatcher })[GLOBAL_DISPATCHER]!;
+function globalDispatcher(): Dispatcher | undefined {
+  return (globalThis as { [GLOBAL_DISPATCHER]?: Dispatcher })[GLOBAL_DISPATCHER];
 }
 
 /** Learns whether the fetch dispatched; the attempt's signal does the aborting. */
@@ -71,8 +71,15 @@ export class Probe implements Dispatcher {
 
   dispatch(options: object, handler: Handler): boolean {
     this.#dispatched = true;
+    const target = globalDispatcher();
+    // Node's undici sets it when it loads, before any dispatch; without one there is
+    // nothing to forward to: this attempt fails (and is retried) and the fetch keeps signals.
+    if (!target) {
+      modes.set(this.fetch, 'signal');
+      throw new TypeError('no global undici dispatcher to forward the request to');
+    }
     if (modes.get(this.fetch) === 'probe') modes.set(this.fetch, 'light');
-    return globalDispatcher().dispatch(options, handler);
+    return target.dispatch(options, handler);
   }
 
   /** The fetch answered: if it never dispatched, it does not take a dispatcher. */
@@ -106,7 +113,7 @@ export class DispatcherAbort implements Dispatcher, AbortListener {
         if (this.attempt.aborted) controller.abort(asError(this.attempt.reason));
       };
     }
-    return globalDispatcher().dispatch(options, handler);
+    return globalDispatcher()!.dispatch(options, handler);
   }
 
   aborted(reason: unknown): void {

@@ -151,6 +151,17 @@ describe('which fetch gets the dispatcher', () => {
     ]);
   });
 
+  it('falls back to signals, retrying the attempt, when there is no global dispatcher to forward to', async () => {
+    (globalThis as Global)[GLOBAL_DISPATCHER] = undefined;
+    const { inits, fake } = installGlobalFetch(true);
+    await expect(newClient().getConversation(params)).resolves.toMatchObject({ _id: 'conv_0001' });
+    expect(nodeFetchMode(fake)).toBe('signal');
+    expect(inits.map((i) => [i.signal instanceof AbortSignal, 'dispatcher' in i])).toEqual([
+      [true, true],
+      [true, false],
+    ]);
+  });
+
   it('gives a signal to the global fetch when middleware builds a Request, even once seen to dispatch', async () => {
     fakeGlobalDispatcher();
     const { inits } = installGlobalFetch(true);

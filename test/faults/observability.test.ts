@@ -532,8 +532,10 @@ describe('attempts', () => {
     await pause;
     const held = await shared.getConversationWithResponse(params);
     expect(held.attempts).toStrictEqual([waited(1, 200, expect.any(Number), 'rate-limit')]);
+    // The rest of the 400 ms pause, not the pause again nor a backoff of its own; a loaded
+    // machine's timers fire a few ms late (401.6 ms was seen), hence the slack above 400.
     expect(held.attempts[0]!.delayMs).toBeGreaterThan(100);
-    expect(held.attempts[0]!.delayMs).toBeLessThanOrEqual(400);
+    expect(held.attempts[0]!.delayMs).toBeLessThan(450);
     await first;
   });
 });

@@ -20,6 +20,7 @@ import {
   transport,
   type ChatDashClientOptions,
 } from '../helpers/transport.js';
+import { expectExitByItself } from '../helpers/child.js';
 import { recordLogs } from '../helpers/logs.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { failure, sleep } from '../helpers/settle.js';
@@ -202,6 +203,17 @@ describe(`a rebuilt Request closes its socket on timeout and abort (${transport}
     const closedAt = await allClosedWithin(server.sockets, CLOSE_BOUND_MS);
     expect(closedAt, 'the server saw the socket closed').toBeDefined();
   });
+
+  it('lets a process whose calls a rebuilt Request carried to a silent server exit by itself', async () => {
+    const server = await silentServer();
+    const { result } = await expectExitByItself(
+      'test/fixtures/rebuilt-request-exit.ts',
+      server.baseUrl,
+      25_000, // a backstop only: the calls end in 150 ms; without the fix it never exits
+    );
+    expect(result).toEqual({ APIConnectionTimeoutError: 10, APIUserAbortError: 10 });
+    expect(server.sockets.length).toBeGreaterThan(0);
+  }, 30_000);
 
   it("still honours the rebuilt Request's own signal", async () => {
     const server = await silentServer();

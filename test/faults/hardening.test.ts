@@ -16,6 +16,7 @@ import {
   APIUserAbortError,
   createChatDashClient,
   InternalServerError,
+  NotFoundError,
   ResponseValidationError,
   transport,
   type ChatDashClientOptions,
@@ -257,6 +258,21 @@ describe(`the key as a JSON property name (${transport})`, () => {
     for (const view of views) expect(view).not.toContain(apiKey);
     // The property is there, renamed: the body was kept, the key was not.
     expect((error as ResponseValidationError).body).toHaveProperty('[redacted]');
+  });
+
+  it('is in no view of the APIError of a 404 whose JSON body names a property after it', async () => {
+    const server = await httpServer((_req, res) =>
+      sendJson(res, 404, { error: 'not found', [apiKey]: { [apiKey]: 1 } }),
+    );
+    const { lines, logger } = recordLogs();
+    const error = await failure(
+      client(server.baseUrl, { logger, logLevel: 'debug' }).getConversation(params),
+    );
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(inspect(error, { showHidden: true, depth: 10 })).not.toContain(apiKey);
+    expect(JSON.stringify(error)).not.toContain(apiKey);
+    expect(JSON.stringify(lines)).not.toContain(apiKey);
+    expect((error as NotFoundError).body).toHaveProperty('[redacted]');
   });
 
   it("is in no line validateResponses: 'report' logs", async () => {

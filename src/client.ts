@@ -9,6 +9,7 @@ import { ENDPOINT } from './endpoint.js';
 import { OPEN_SCOPE, type Scope } from './coordination/coordinator.js';
 import { MemoryCoordinator } from './coordination/memory.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
+import { hideKey } from './rules.js';
 import {
   newCall,
   run,
@@ -157,7 +158,13 @@ class ChatDashClientImpl implements ChatDashClient {
       options,
       (item, callOptions) =>
         this.#call(item, callOptions, 'getConversations').then((outcome) => outcome.data),
-      (callOptions) => void checkRequestOptions(callOptions, this.#settings, 'getConversations'),
+      (callOptions) => {
+        try {
+          checkRequestOptions(callOptions, this.#settings, 'getConversations');
+        } catch (error) {
+          throw hideKey(error, this.#settings.apiKey);
+        }
+      },
     );
   }
 
@@ -181,7 +188,7 @@ class ChatDashClientImpl implements ChatDashClient {
       });
       call = newCall(url, checked, settings, this.#context);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(hideKey(error, this.#settings.apiKey));
     }
     if (!this.#dedupe) return this.#run(call);
     const { signal, ...shared } = call.settings;

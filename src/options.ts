@@ -7,7 +7,7 @@ import { checkBaseUrl } from './base-url.js';
 import { DEFAULT_RETRY_BUDGET, type BudgetNumbers } from './coordination/budget.js';
 import type { BreakerNumbers, CoordinatorEngine, RateNumbers } from './coordination/coordinator.js';
 import { checkBreaker, checkCoordinator, checkRateLimit } from './coordination/options.js';
-import { describe, dropUndefined, fail, integer, isObject, known } from './rules.js';
+import { describe, dropUndefined, fail, hideKey, integer, isObject, known } from './rules.js';
 import type {
   ChatDashClientOptions,
   Middleware,
@@ -57,6 +57,14 @@ const LOG_LEVELS: readonly LogLevel[] = ['off', 'error', 'warn', 'info', 'debug'
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout treats anything larger as 1 ms
 
 export function resolveOptions(options: ChatDashClientOptions): Resolved {
+  try {
+    return resolve(options);
+  } catch (error) {
+    throw hideKey(error, (isObject(options) && options.apiKey) || env('CHATDASH_API_KEY'));
+  }
+}
+
+function resolve(options: ChatDashClientOptions): Resolved {
   const where = 'createChatDashClient';
   if (!isObject(options)) fail(`${where}: options must be an object, got ${describe(options)}`);
   known(options, CLIENT_OPTIONS, where);

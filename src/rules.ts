@@ -4,6 +4,7 @@
  * instead, so every message reads alike. Each throws `ChatDashError`.
  */
 import { ChatDashError } from './errors.js';
+import { Redactor } from './telemetry/redact.js';
 
 export const fail = (message: string): never => {
   throw new ChatDashError(message);
@@ -83,4 +84,23 @@ export function number(
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
     fail(`${where}: ${name} must be a number from ${min} to ${max}, got ${describe(value)}`);
   return value as number;
+}
+
+/**
+ * A check's error with the key redacted from its message (every spelling):
+ * the key given to the wrong option by mistake (`baseUrl:
+ * process.env.CHATDASH_API_KEY`) would otherwise be quoted as what came instead.
+ * A quoted value is cut (at 40 characters), so the longest prefix of the key
+ * the message holds, 8 characters or more, goes too.
+ */
+export function hideKey(error: unknown, key: unknown): unknown {
+  if (typeof key !== 'string' || key === '' || !(error instanceof ChatDashError)) return error;
+  let message = new Redactor(key).text(error.message);
+  for (let n = key.length; n >= Math.min(8, key.length); n--) {
+    const prefix = JSON.stringify(key.slice(0, n)).slice(1, -1); // as a quoted value spells it
+    if (!message.includes(prefix)) continue;
+    message = message.split(prefix).join('[redacted]');
+    break;
+  }
+  return message === error.message ? error : new ChatDashError(message);
 }

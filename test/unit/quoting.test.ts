@@ -223,3 +223,55 @@ describe('maskSecrets on any URL with credentials', () => {
     );
   });
 });
+
+// The key itself in the wrong option: a long one is cut where it is quoted, a short one is whole.
+describe.each([
+  ['a short key', 'ck_live_short0123'],
+  ['a long key', `ck_live_${'0123456789abcdef'.repeat(4)}`],
+])('the API key in the wrong option (%s)', (_, key) => {
+  const withKey = (options: Record<string, unknown>) => () =>
+    createChatDashClient({ apiKey: key, fetch: fakeFetch().fetch, ...options });
+
+  /** No 8 characters of the key in a row, in any view of the error. */
+  function expectHidden(error: Error) {
+    expect(error).toBeInstanceOf(ChatDashError);
+    expect(error.message).toContain('[redacted]');
+    for (const view of [error.message, error.stack ?? '', String(error)])
+      for (let i = 0; i + 8 <= key.length; i++) expect(view).not.toContain(key.slice(i, i + 8));
+  }
+
+  it.each(['baseUrl', ...clientOptions])('createChatDashClient %s', (name) => {
+    expectHidden(thrown(withKey({ [name]: key })));
+  });
+
+  it.each(nested)('createChatDashClient %s', (_name, options) => {
+    expectHidden(thrown(withKey(options(key))));
+  });
+
+  it('createChatDashClient baseUrl, with the key from CHATDASH_API_KEY', () => {
+    const saved = process.env['CHATDASH_API_KEY'];
+    process.env['CHATDASH_API_KEY'] = key;
+    try {
+      expectHidden(thrown(() => createChatDashClient({ baseUrl: key, fetch: fakeFetch().fetch })));
+    } finally {
+      if (saved === undefined) delete process.env['CHATDASH_API_KEY'];
+      else process.env['CHATDASH_API_KEY'] = saved;
+    }
+  });
+
+  it.each(callOptions)('getConversation %s', async (name) => {
+    const c = createChatDashClient({ apiKey: key, fetch: fakeFetch().fetch });
+    expectHidden(await rejected(() => c.getConversation(params, { [name]: key } as never)));
+  });
+
+  it('getConversation params, isPlatformId and options; getConversations options', async () => {
+    const c = createChatDashClient({ apiKey: key, fetch: fakeFetch().fetch });
+    expectHidden(await rejected(() => c.getConversation(key as never)));
+    expectHidden(
+      await rejected(() => c.getConversation({ ...params, isPlatformId: key as never })),
+    );
+    expectHidden(await rejected(() => c.getConversation(params, key as never)));
+    const results = c.getConversations([params], { timeoutMs: key as never });
+    expectHidden(await rejected(() => results[Symbol.asyncIterator]().next()));
+  });
+});

@@ -36,6 +36,7 @@ export interface Resolved {
   logLevel: LogLevel;
   logger: Logger;
   tracing: boolean;
+  metrics: boolean;
   retryBudget: BudgetNumbers | false;
   dedupe: boolean;
   coordinator: CoordinatorEngine | undefined;
@@ -74,6 +75,7 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     logLevel = (env('CHATDASH_LOG') as LogLevel | undefined) ?? 'warn',
     logger = console,
     tracing = true,
+    metrics = true,
     retryBudget = {},
     dedupe = false,
     coordinator,
@@ -119,6 +121,7 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     fail(`${where}: logger must have error, warn, info and debug methods`);
   for (const [name, value] of [
     ['tracing', tracing],
+    ['metrics', metrics],
     ['dedupe', dedupe],
   ] as const)
     if (typeof value !== 'boolean')
@@ -143,6 +146,7 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     logLevel,
     logger,
     tracing,
+    metrics,
     retryBudget: checkBudget(retryBudget, where),
     dedupe,
     coordinator: checkCoordinator(coordinator, where),
@@ -311,6 +315,7 @@ const CLIENT_OPTIONS = [
   'logLevel',
   'logger',
   'tracing',
+  'metrics',
   'retryBudget',
   'dedupe',
   'coordinator',

@@ -46,6 +46,20 @@ export type Admission =
 /** How an attempt ended, as the circuit counts it. */
 export type AttemptResult = 'success' | 'failure' | 'neutral';
 
+/** A scope's state as its gauges show it, read without changing anything. */
+export interface ScopeState {
+  /** Open, or half-open with its probe not back yet. */
+  circuitOpen: boolean;
+  /** Milliseconds left of the pause; 0 when there is none. */
+  pausedMs: number;
+  /** Attempts per second the scope may send now; undefined without `rateLimit`. */
+  rate: number | undefined;
+  /** Tokens in the retry budget; undefined without one. */
+  budget: number | undefined;
+  /** Whether sharing through Redis works now; undefined for the memory coordinator. */
+  shared: boolean | undefined;
+}
+
 /**
  * One scope's shared state. Hot-path questions (`pausedFor`, `admit`, and
  * `takeSlot` while the process holds slots) answer from local state, so a call
@@ -80,6 +94,8 @@ export interface Scope {
   admit(): Admission | Promise<Admission>;
   /** How an admitted attempt ended; `probe` as `admit` said. */
   report(result: AttemptResult, probe: boolean): void;
+  /** The state for metrics; undefined once the coordinator is closed. */
+  state?(): ScopeState | undefined;
 }
 
 /** Clients call this through a global symbol, so a coordinator made by the ESM copy of the package serves a client of the CJS copy. */

@@ -5,24 +5,23 @@
  * Registration is process-wide, so it lives in this file only (vitest runs
  * each file in its own worker) and is undone after it.
  */
-import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { metrics, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import {
-  metrics,
-  type Attributes,
-  type MeterProvider as ApiMeterProvider,
-} from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
   MeterProvider,
-  MetricReader,
   PeriodicExportingMetricReader,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeConversation } from '../../src/testing.js';
+import {
+  collect as read,
+  gauge as gaugeOf,
+  histogram,
+  TestReader,
+  type Collected,
+} from '../helpers/metrics.js';
 import { failingOnce, httpServer, sendJson, tcpServer } from '../helpers/servers.js';
 import {
   createChatDashClient,
@@ -33,18 +32,6 @@ import {
 const apiKey = 'ck_metrics_test_key_5f2a9c';
 const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const TEMPLATE = '/agents/{agentId}/conversations/{conversationId}';
-
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
-  }
-  protected onForceFlush() {
-    return Promise.resolve();
-  }
-  protected onShutdown() {
-    return Promise.resolve();
-  }
-}
 
 const reader = new TestReader();
 let exports = 0;
@@ -75,57 +62,9 @@ beforeEach(async () => {
   await reader.collect(); // drops what earlier tests recorded
 });
 
-interface Point {
-  attributes: Attributes;
-  value: number | { count: number; sum?: number };
-}
-
-/** Every data point now, by metric name. */
-async function collect(): Promise<Record<string, Point[]>> {
-  const { resourceMetrics } = await reader.collect();
-  const out: Record<string, Point[]> = {};
-  for (const scope of resourceMetrics.scopeMetrics) {
-    expect(scope.scope).toMatchObject({ name: 'chatdash-client' });
-    for (const metric of scope.metrics) {
-      const points = metric.dataPoints as { attributes: Attributes; value: unknown }[];
-      out[metric.descriptor.name] = points.map((p) => ({
-        attributes: p.attributes,
-        value:
-          metric.dataPointType === DataPointType.HISTOGRAM
-            ? { count: (p.value as { count: number }).count, sum: (p.value as { sum: number }).sum }
-            : (p.value as number),
-      }));
-    }
-  }
-  return out;
-}
-
-/** Histogram points of `name` whose attributes include `match`. */
-function histogram(all: Record<string, Point[]>, name: string, match: Attributes = {}) {
-  return (all[name] ?? [])
-    .filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))
-    .map((p) => ({ attributes: p.attributes, ...(p.value as { count: number; sum: number }) }));
-}
-
-const scopeId = (baseUrl: string, key = apiKey) =>
-  createHash('sha256')
-    .update(`${new URL(baseUrl).origin}\n${key}`)
-    .digest('hex')
-    .slice(0, 12);
-
-/** The value of gauge `name` for the scope of `baseUrl` (and `key`); undefined when not reported. */
-function gauge(all: Record<string, Point[]>, name: string, baseUrl: string, key = apiKey) {
-  const points = (all[name] ?? []).filter(
-    (p) => p.attributes['chatdash.scope'] === scopeId(baseUrl, key),
-  );
-  expect(points.length).toBeLessThanOrEqual(1);
-  if (points[0])
-    expect(points[0].attributes).toEqual({
-      'server.address': '127.0.0.1',
-      'chatdash.scope': scopeId(baseUrl, key),
-    });
-  return points[0]?.value as number | undefined;
-}
+const collect = () => read(reader);
+const gauge = (all: Collected, name: string, baseUrl: string, key = apiKey) =>
+  gaugeOf(all, name, baseUrl, key);
 
 function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return createChatDashClient({ apiKey, baseUrl, logLevel: 'off', ...options });

@@ -120,6 +120,17 @@ describe('OpenTelemetry metrics', () => {
     expect(histogram(await collect(), 'http.client.request.duration')[0]!.count).toBe(4);
   });
 
+  it('reports a new client’s scope from its creation, before any call, in a fresh copy of the package', async () => {
+    const server = await httpServer(ok);
+    vi.resetModules();
+    const fresh = await import('../helpers/transport.js');
+    const made = fresh.createChatDashClient({ apiKey, baseUrl: server.baseUrl, logLevel: 'off' });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the API loads
+    expect(gauge(await collect(), 'chatdash.circuit.open', server.baseUrl)).toBe(0);
+    expect(server.requests).toEqual([]);
+    expect(made.baseUrl).toBe(server.baseUrl);
+  });
+
   it.each([
     ['backoff', {}],
     ['retry-after-ms', { 'retry-after-ms': '10' }],

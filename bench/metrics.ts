@@ -20,7 +20,11 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
+import { OPEN_SCOPE } from '../src/coordination/coordinator.js';
+import { MemoryCoordinator } from '../src/coordination/memory.js';
 import { createChatDashClient } from '../src/index.js';
+import { ClientMetrics } from '../src/telemetry/metrics.js';
+import { loadOpenTelemetry } from '../src/telemetry/otel.js';
 
 export const METRICS_OFF = 'chatdash-client, metrics: false';
 export const METRICS_NO_PROVIDER = 'chatdash-client, metrics, API but no meter provider';
@@ -63,16 +67,53 @@ export function duringMetrics(name: string): () => void {
   return () => metrics.disable();
 }
 
-/** The extra CPU per request of each metrics row over `metrics: false` (the median of per-round ratios). */
-export function metricsCost(
+/**
+ * The extra CPU per request of each metrics row over `metrics: false` (the
+ * median of per-round ratios), then what the client itself does per call for
+ * metrics, timed on its own (whole rounds on a shared machine differ by more).
+ */
+export async function metricsCost(
   runs: Record<string, { cpuUs: number }[]>,
   median: (values: number[]) => number,
-): string {
+): Promise<string> {
   const base = runs[METRICS_OFF] ?? [];
-  return [METRICS_NO_PROVIDER, METRICS_SDK]
-    .map((name) => {
-      const ratio = median((runs[name] ?? []).map((r, i) => r.cpuUs / base[i]!.cpuUs));
-      return `- ${name}: ${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} % CPU per request vs "${METRICS_OFF}" (at most +10 % with the SDK)`;
-    })
-    .join('\n');
+  const lines = [METRICS_NO_PROVIDER, METRICS_SDK].map((name) => {
+    const ratio = median((runs[name] ?? []).map((r, i) => r.cpuUs / base[i]!.cpuUs));
+    return `- ${name}: ${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} % CPU per request vs "${METRICS_OFF}" (at most +10 % with the SDK)`;
+  });
+  return [...lines, ...(await metricsPaths())].join('\n');
+}
+
+/** CPU µs per call of the metrics path alone: without a provider, and recording into the SDK. */
+export async function metricsPaths(calls = 200_000): Promise<string[]> {
+  await loadOpenTelemetry();
+  const opened = new MemoryCoordinator(() => performance.now())[OPEN_SCOPE](
+    'http://127.0.0.1:1',
+    'bench-key',
+    { budget: false, rateLimit: false, circuitBreaker: false, log: { warn() {}, info() {} } },
+  );
+  const client = new ClientMetrics('http://127.0.0.1:1', opened, 'bench-key');
+  const time = () => {
+    const run = () => {
+      for (let i = 0; i < calls; i++) {
+        const call = client.forCall();
+        call?.sending(undefined, 0, undefined);
+        call?.attempt(0.2, 200, undefined);
+        call?.call(0.25, undefined);
+      }
+    };
+    run(); // warm-up
+    const cpu = process.cpuUsage();
+    run();
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / calls;
+  };
+  const none = time();
+  const undo = duringMetrics(METRICS_SDK);
+  const sdk = time();
+  undo();
+  return [
+    `- the metrics path alone, API loaded, no meter provider: ${none.toFixed(3)} µs per call`,
+    `- the metrics path alone, recording one attempt and one call into the SDK: ${sdk.toFixed(2)} µs per call`,
+  ];
 }

@@ -153,7 +153,7 @@ console.log(
 console.log(`\n${bulkLine(bulkRuns)}`);
 console.log(`\n${await observabilityCost(runs, median)}`);
 console.log(`\n${await flowCost(runs, median)}`);
-console.log(`\n${metricsCost(runs, median)}`);
+console.log(`\n${await metricsCost(runs, median)}`);
 const machine = {
   date: new Date().toISOString(),
   node: process.version,

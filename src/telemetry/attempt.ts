@@ -1,8 +1,9 @@
 /**
  * What one attempt leaves behind, as a step: its record in `attempts`, its
  * CLIENT span (which also writes `traceparent` into the attempt's headers),
- * its metrics (and those of the wait before it) and its `debug` line. Wraps the timeout and the transport, so the duration
- * runs from sending to the last byte of the body (or the failure).
+ * its metrics (and those of the wait before it) and its `debug` line. Wraps
+ * the timeout and the transport, so the duration runs from sending to the
+ * last byte of the body (or the failure).
  */
 import { APIError, ResponseValidationError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';

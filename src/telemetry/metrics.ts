@@ -22,7 +22,7 @@ import type { Scope, ScopeState } from '../coordination/coordinator.js';
 import { ENDPOINT } from '../endpoint.js';
 import type { Attempt, DelaySource } from '../types.js';
 import { VERSION } from '../version.js';
-import { openTelemetry, type Api } from './otel.js';
+import { loadOpenTelemetry, openTelemetry, type Api } from './otel.js';
 
 /** OpenTelemetry's advice for `http.client.request.duration`, in seconds; used for every duration here. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
@@ -139,6 +139,11 @@ export class ClientMetrics {
       'url.template': ENDPOINT,
     });
     watchScope(scope, url.origin, apiKey, address);
+    // The gauges report from the client's creation, not from its first call.
+    void Promise.resolve(loadOpenTelemetry()).then(() => {
+      const api = openTelemetry();
+      if (api) instruments(api);
+    });
   }
 
   /** This client's recorder for one call, or `undefined` when there is nothing to record into. */

@@ -125,8 +125,14 @@ describe('OpenTelemetry metrics', () => {
     vi.resetModules();
     const fresh = await import('../helpers/transport.js');
     const made = fresh.createChatDashClient({ apiKey, baseUrl: server.baseUrl, logLevel: 'off' });
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the API loads
-    expect(gauge(await collect(), 'chatdash.circuit.open', server.baseUrl)).toBe(0);
+    // The API loads in the background: poll, within a generous bound.
+    const circuit = async () => gauge(await collect(), 'chatdash.circuit.open', server.baseUrl);
+    let open = await circuit();
+    for (const until = Date.now() + 10_000; open === undefined && Date.now() < until;) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      open = await circuit();
+    }
+    expect(open).toBe(0);
     expect(server.requests).toEqual([]);
     expect(made.baseUrl).toBe(server.baseUrl);
   });

@@ -9,7 +9,10 @@
  * same coordinator with the same origin and key share one scope.
  */
 import type { BudgetNumbers } from './budget.js';
+import type { ScopeState } from '../telemetry/metrics.js';
 import type { Coordinator } from '../types.js';
+
+export type { ScopeState };
 
 /** `rateLimit`, filled in. */
 export interface RateNumbers {
@@ -45,20 +48,6 @@ export type Admission =
 
 /** How an attempt ended, as the circuit counts it. */
 export type AttemptResult = 'success' | 'failure' | 'neutral';
-
-/** A scope's state as its gauges show it, read without changing anything. */
-export interface ScopeState {
-  /** Open, or half-open with its probe not back yet. */
-  circuitOpen: boolean;
-  /** Milliseconds left of the pause; 0 when there is none. */
-  pausedMs: number;
-  /** Attempts per second the scope may send now; undefined without `rateLimit`. */
-  rate: number | undefined;
-  /** Tokens in the retry budget; undefined without one. */
-  budget: number | undefined;
-  /** Whether sharing through Redis works now; undefined for the memory coordinator. */
-  shared: boolean | undefined;
-}
 
 /**
  * One scope's shared state. Hot-path questions (`pausedFor`, `admit`, and

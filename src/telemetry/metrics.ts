@@ -18,11 +18,32 @@ import type {
   MeterProvider,
   Observable,
 } from '@opentelemetry/api';
-import type { Scope, ScopeState } from '../coordination/coordinator.js';
 import { ENDPOINT } from '../endpoint.js';
 import type { Attempt, DelaySource } from '../types.js';
 import { VERSION } from '../version.js';
 import { loadOpenTelemetry, openTelemetry, type Api } from './otel.js';
+
+/**
+ * A scope's state as its gauges show it, read without changing anything:
+ * what a coordinator's `Scope.state()` answers.
+ */
+export interface ScopeState {
+  /** Open, or half-open with its probe not back yet. */
+  circuitOpen: boolean;
+  /** Milliseconds left of the pause; 0 when there is none. */
+  pausedMs: number;
+  /** Attempts per second the scope may send now; undefined without `rateLimit`. */
+  rate: number | undefined;
+  /** Tokens in the retry budget; undefined without one. */
+  budget: number | undefined;
+  /** Whether sharing through Redis works now; undefined for the memory coordinator. */
+  shared: boolean | undefined;
+}
+
+/** What the gauges read: a coordinator's scope. */
+interface Scope {
+  state?(): ScopeState | undefined;
+}
 
 /** OpenTelemetry's advice for `http.client.request.duration`, in seconds; used for every duration here. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

@@ -5,6 +5,7 @@
  *   npm run release                       build both tarballs, publish what is missing
  *   npm run release -- --dry-run          build them, say what would be published; publish nothing
  *   npm run release -- --tarballs DIR     publish the two tarballs in DIR instead of building them
+ *   ... --pack-destination DIR            keep the tarballs it builds in DIR
  *
  * For each of chatdash-client and chatdash-types: when `name@version` is
  * already on the registry it says so and skips it; otherwise it publishes the
@@ -20,7 +21,7 @@
  * scripts/bin/release.ts runs `main`; importing this module runs nothing.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,7 +97,8 @@ function npmIn(cwd: string): Npm {
     new Promise((done) => {
       execFile(
         process.platform === 'win32' ? 'npm.cmd' : 'npm',
-        args,
+        // `npm run -s release` hands its silence down (npm_config_loglevel): the errors are needed here.
+        [...args, '--loglevel=error'],
         { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
         (error, stdout, stderr) => {
           const e = error as (Error & { code?: number | string; killed?: boolean }) | null;
@@ -242,6 +244,8 @@ export interface ReleaseOptions {
   dryRun: boolean;
   /** A folder holding the two tarballs to publish, instead of building them. */
   tarballs?: string | undefined;
+  /** Where to keep the tarballs it builds (by default a temporary folder, removed after). */
+  packDestination?: string | undefined;
   log?: (line: string) => void;
   error?: (line: string) => void;
 }
@@ -256,7 +260,11 @@ export async function release(options: ReleaseOptions): Promise<number> {
   try {
     const tarballs = options.tarballs
       ? await findTarballs(resolve(options.tarballs))
-      : await buildTarballs(npm, options.root, scratch);
+      : await buildTarballs(
+          npm,
+          options.root,
+          options.packDestination ? await made(resolve(options.packDestination)) : scratch,
+        );
     const version = tarballs[0]?.version ?? '';
     if (tarballs.some((t) => t.version !== version)) {
       error(
@@ -317,7 +325,12 @@ export async function release(options: ReleaseOptions): Promise<number> {
   }
 }
 
-const USAGE = 'usage: npm run release [-- --dry-run] [--tarballs DIR]';
+const USAGE = 'usage: npm run release [-- --dry-run] [--tarballs DIR | --pack-destination DIR]';
+
+async function made(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
 
 /** `npm run release` (scripts/bin/release.ts runs it): the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -328,6 +341,7 @@ export async function main(args: string[]): Promise<number> {
       options: {
         'dry-run': { type: 'boolean', default: false },
         tarballs: { type: 'string' },
+        'pack-destination': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -344,6 +358,7 @@ export async function main(args: string[]): Promise<number> {
       root: repoRoot,
       dryRun: values['dry-run'] ?? false,
       tarballs: values.tarballs,
+      packDestination: values['pack-destination'],
     });
   } catch (error) {
     console.error(redact(`release: ${(error as Error)?.message ?? String(error)}`));

@@ -1,14 +1,19 @@
 /**
- * `npm run release` as a maintainer or the release workflow runs it (the npm
- * script: esbuild bundle, then node), in a copy of the repository, against a
- * real registry: Verdaccio on 127.0.0.1. One registry and one build for the
- * file; the tests run in order, each starting from what the one before left
- * on the registry.
+ * From an upstream change to the services, as the two workflows run it: in a
+ * copy of the repository, a changed docs page goes through `spec:update` (a
+ * changeset), `release:version` (the next minor) and `npm run release` (the
+ * npm script: esbuild bundle, then node), against a real registry: Verdaccio
+ * on 127.0.0.1. One registry and one build for the file: the dry run builds
+ * both tarballs and keeps them (`--pack-destination`), the later runs publish
+ * those (`--tarballs`). The tests run in order, each starting from what the
+ * one before left on the registry.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextVersion } from '../../scripts/spec-pr.js';
+import { edits, upstreamPage } from '../helpers/spec-scratch.js';
 import { compile, consumerProject } from '../package/consumer-project.js';
 import {
   freePort,
@@ -23,9 +28,11 @@ import {
 let registry: Registry;
 let checkout: string;
 let work: string;
-/** The two tarballs the dry run built, at the checkout's version. */
+/** The two tarballs the dry run built, at the version release:version made. */
 let built: string;
+/** That version: the next minor of the checkout's. */
 let version: string;
+let from: string;
 const outputs: Run[] = [];
 
 beforeAll(async () => {
@@ -35,9 +42,8 @@ beforeAll(async () => {
     mkdtemp(join(tmpdir(), 'chatdash-release-work-')),
   ]);
   built = join(work, 'built');
-  ({ version } = JSON.parse(await readFile(join(checkout, 'package.json'), 'utf8')) as {
-    version: string;
-  });
+  from = await versionOf(checkout);
+  version = nextVersion(from, 'minor');
 });
 
 afterAll(async () => {
@@ -53,6 +59,11 @@ async function release(args: string[], env: Record<string, string | undefined> =
 }
 
 const versionsOf = (name: string) => registry.packument(name);
+const read = (root: string, path: string) => readFile(join(root, path), 'utf8');
+const versionOf = async (root: string) =>
+  (JSON.parse(await read(root, 'package.json')) as { version: string }).version;
+const pending = async (root: string) =>
+  (await readdir(join(root, '.changeset'))).filter((f) => f.endsWith('.md') && f !== 'README.md');
 
 async function published(name: string): Promise<PackumentDoc> {
   const doc = await versionsOf(name);
@@ -61,7 +72,47 @@ async function published(name: string): Promise<PackumentDoc> {
 }
 
 describe('npm run release, against a real registry (Verdaccio)', () => {
-  it('--dry-run builds both tarballs, says what it would publish with which dist-tag, and publishes nothing', async () => {
+  it('a changed docs page: spec:update writes a changeset, release:version makes it the next minor', async () => {
+    const changelogBefore = await read(checkout, 'CHANGELOG.md');
+    // The upstream page gained a status: a compatible change.
+    const page = join(work, 'page.md');
+    await writeFile(page, edits.closedStatusAdded(upstreamPage));
+    const report = await registry.exec(checkout, 'npm', [
+      ...['run', '-s', 'spec:update', '--', page, '--format', 'markdown'],
+    ]);
+    expect(report.code, report.stderr).toBe(0);
+    const [changeset] = await pending(checkout);
+    expect(await pending(checkout)).toHaveLength(1);
+    expect(await read(checkout, `.changeset/${changeset}`)).toBe(
+      `---\n'chatdash-client': minor\n---\n\n${report.stdout.trimEnd()}\n`,
+    );
+
+    // The "Version packages" pull request's commit.
+    const versioned = await registry.exec(checkout, 'npm', ['run', '-s', 'release:version']);
+    expect(versioned.code, versioned.stderr).toBe(0);
+    expect(versioned.stdout).toContain(`${from} -> ${version}`);
+    expect(await versionOf(checkout)).toBe(version);
+    expect(await read(checkout, 'src/version.ts')).toContain(
+      `export const VERSION = '${version}';`,
+    );
+    const lock = JSON.parse(await read(checkout, 'package-lock.json')) as {
+      version: string;
+      packages: Record<string, { version: string }>;
+    };
+    expect([lock.version, lock.packages['']?.version]).toEqual([version, version]);
+    expect(await pending(checkout)).toEqual([]);
+    const changelog = await read(checkout, 'CHANGELOG.md');
+    expect(changelog).toContain(
+      `\n## ${version}\n\n### Minor changes\n\n${report.stdout.trimEnd()}\n`,
+    );
+    // The history stays: every line that was there still is, and the new version comes first.
+    for (const line of changelogBefore.split('\n')) {
+      if (line && line !== '## Unreleased') expect(changelog).toContain(line);
+    }
+    expect(changelog.indexOf(`## ${version}`)).toBeLessThan(changelog.indexOf('### Fixed'));
+  });
+
+  it('--dry-run builds both tarballs at that version, says what it would publish with which dist-tag, and publishes nothing', async () => {
     const result = await release(['--dry-run', '--pack-destination', built]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(
@@ -80,43 +131,52 @@ describe('npm run release, against a real registry (Verdaccio)', () => {
     expect(await versionsOf('chatdash-types')).toBe(404);
   });
 
-  it('without a token: exits 1 with a line per package saying the registry did not authorize it, and publishes nothing', async () => {
-    const result = await release(['--tarballs', built], { NODE_AUTH_TOKEN: undefined });
-    expect(result.code).toBe(1);
-    for (const name of ['chatdash-client', 'chatdash-types']) {
-      expect(result.stderr).toMatch(
-        new RegExp(
-          `^${name}@${version.replace(/\./g, '\\.')}: not published: not authorized by ${registry.url.replace(/\./g, '\\.')} \\(E401`,
-          'm',
-        ),
-      );
-    }
-    expect(await versionsOf('chatdash-client')).toBe(404);
-    expect(await versionsOf('chatdash-types')).toBe(404);
-  });
+  it.concurrent(
+    'without a token: exits 1 with a line per package saying the registry did not authorize it, and publishes nothing',
+    async () => {
+      const result = await release(['--tarballs', built], { NODE_AUTH_TOKEN: undefined });
+      expect(result.code).toBe(1);
+      for (const name of ['chatdash-client', 'chatdash-types']) {
+        expect(result.stderr).toMatch(
+          new RegExp(
+            `^${name}@${version.replace(/\./g, '\\.')}: not published: not authorized by ${registry.url.replace(/\./g, '\\.')} \\(E401`,
+            'm',
+          ),
+        );
+      }
+      expect(await versionsOf('chatdash-client')).toBe(404);
+      expect(await versionsOf('chatdash-types')).toBe(404);
+    },
+  );
 
-  it('with a wrong token: refused, and the token appears nowhere in what it prints', async () => {
-    const wrong = `npm_${'Zx9'.repeat(12)}`;
-    const result = await release(['--tarballs', built], { NODE_AUTH_TOKEN: wrong });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^chatdash-client@.*: not published: not authorized by /m);
-    expect(`${result.stdout}${result.stderr}`).not.toContain(wrong);
-    expect(`${result.stdout}${result.stderr}`).not.toContain('Zx9Zx9');
-  });
+  it.concurrent(
+    'with a wrong token: refused, and the token appears nowhere in what it prints',
+    async () => {
+      const wrong = `npm_${'Zx9'.repeat(12)}`;
+      const result = await release(['--tarballs', built], { NODE_AUTH_TOKEN: wrong });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^chatdash-client@.*: not published: not authorized by /m);
+      expect(`${result.stdout}${result.stderr}`).not.toContain(wrong);
+      expect(`${result.stdout}${result.stderr}`).not.toContain('Zx9Zx9');
+    },
+  );
 
-  it('into a stopped registry: exits 1 within 60 s with a line per package naming the registry', async () => {
-    const stopped = `http://127.0.0.1:${await freePort()}/`;
-    const result = await release(['--tarballs', built], {
-      npm_config_registry: stopped,
-    });
-    expect(result.code).toBe(1);
-    expect(result.ms).toBeLessThan(60_000);
-    const lines = result.stderr.split('\n').filter((line) => line.includes('not published'));
-    expect(lines).toEqual([
-      `chatdash-client@${version}: not published: registry ${stopped} unreachable (ECONNREFUSED)`,
-      `chatdash-types@${version}: not published: registry ${stopped} unreachable (ECONNREFUSED)`,
-    ]);
-  });
+  it.concurrent(
+    'into a stopped registry: exits 1 within 60 s with a line per package naming the registry',
+    async () => {
+      const stopped = `http://127.0.0.1:${await freePort()}/`;
+      const result = await release(['--tarballs', built], {
+        npm_config_registry: stopped,
+      });
+      expect(result.code).toBe(1);
+      expect(result.ms).toBeLessThan(60_000);
+      const lines = result.stderr.split('\n').filter((line) => line.includes('not published'));
+      expect(lines).toEqual([
+        `chatdash-client@${version}: not published: registry ${stopped} unreachable (ECONNREFUSED)`,
+        `chatdash-types@${version}: not published: registry ${stopped} unreachable (ECONNREFUSED)`,
+      ]);
+    },
+  );
 
   it('publishes both at the one version with the dist-tag latest, and says "New tag:" for the release workflow', async () => {
     const result = await release(['--tarballs', built]);
@@ -131,6 +191,29 @@ describe('npm run release, against a real registry (Verdaccio)', () => {
       expect(Object.keys(doc.versions)).toEqual([version]);
       expect(doc['dist-tags']).toEqual({ latest: version });
     }
+    // What the registry serves is the build of the new version: its VERSION and the new status.
+    const out = join(work, 'fetched');
+    const fetched = await registry.exec(work, 'npm', [
+      ...['pack', `chatdash-client@${version}`, `chatdash-types@${version}`],
+      ...['--pack-destination', work],
+    ]);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    for (const name of ['chatdash-client', 'chatdash-types']) {
+      await mkdir(join(out, name), { recursive: true });
+      const untar = await registry.exec(work, 'tar', [
+        ...['-xzf', `${name}-${version}.tgz`, '-C', join(out, name)],
+      ]);
+      expect(untar.code, untar.stderr).toBe(0);
+    }
+    const dist = join(out, 'chatdash-client/package/dist');
+    const code = (
+      await Promise.all(
+        (await readdir(dist)).filter((f) => f.endsWith('.js')).map((f) => read(dist, f)),
+      )
+    ).join('\n');
+    expect(code).toContain(`VERSION = "${version}"`);
+    expect(code).not.toContain(`VERSION = "${from}"`);
+    expect(await read(out, 'chatdash-types/package/index.d.ts')).toMatch(/['"]closed['"]/);
   });
 
   it('installs from the registry into fresh ESM and CommonJS consumers (the client) and a types-only one, and they work', async () => {
@@ -266,7 +349,7 @@ export const statusOf = (c: Conversation): ConversationStatus | undefined => c.s
   });
 
   it('never printed the token, in any run', () => {
-    expect(outputs.length).toBeGreaterThanOrEqual(9);
+    expect(outputs.length).toBeGreaterThanOrEqual(8);
     for (const result of outputs) {
       expect(`${result.stdout}${result.stderr}`).not.toContain(registry.token);
     }

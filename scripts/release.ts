@@ -34,7 +34,7 @@ export type PackageName = (typeof PACKAGES)[number];
 
 /** What npm is told on every registry request: fail a silent registry in seconds, not minutes. */
 export const NETWORK_FLAGS = [
-  '--fetch-timeout=15000',
+  '--fetch-timeout=10000',
   '--fetch-retries=1',
   '--fetch-retry-mintimeout=1000',
   '--fetch-retry-maxtimeout=2000',
@@ -116,10 +116,12 @@ function npmIn(cwd: string): Npm {
 /** npm's error code for a failed command (`E404`, `ECONNREFUSED`, ...), from its JSON or its text. */
 export function npmErrorCode(result: { stdout: string; stderr: string }): string {
   const text = `${result.stdout}\n${result.stderr}`;
+  // npm files a request that ran out of --fetch-timeout as FETCH_ERROR, "network timeout at: <url>".
+  if (/network timeout/i.test(text)) return 'ETIMEDOUT';
   return (
     /"code":\s*"([\w-]+)"/.exec(text)?.[1] ??
     /npm (?:error|ERR!) code ([\w-]+)/.exec(text)?.[1] ??
-    (/network timeout|request-timeout|ETIMEDOUT/i.test(text) ? 'ETIMEDOUT' : 'unknown')
+    'unknown'
   );
 }
 

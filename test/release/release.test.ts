@@ -9,6 +9,7 @@
  * one before left on the registry.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +176,37 @@ describe('npm run release, against a real registry (Verdaccio)', () => {
         `chatdash-client@${version}: not published: registry ${stopped} unreachable (ECONNREFUSED)`,
         `chatdash-types@${version}: not published: registry ${stopped} unreachable (ECONNREFUSED)`,
       ]);
+    },
+  );
+
+  it.concurrent(
+    'into a registry that accepts connections and never answers: exits 1 within 60 s, a line per package naming it',
+    async () => {
+      const sockets = new Set<Socket>();
+      const silent = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('error', () => {});
+      });
+      await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+      try {
+        const result = await release(['--tarballs', built], { npm_config_registry: url });
+        expect(result.code).toBe(1);
+        expect(result.ms).toBeLessThan(60_000);
+        const lines = result.stderr.split('\n').filter((line) => line.includes('not published'));
+        expect(lines).toHaveLength(2);
+        for (const [i, name] of ['chatdash-client', 'chatdash-types'].entries()) {
+          expect(lines[i]).toMatch(
+            new RegExp(
+              `^${name}@${version}: not published: registry ${url} unreachable \\(ETIMEDOUT\\)$`,
+            ),
+          );
+        }
+        expect(sockets.size).toBeGreaterThan(0);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((done) => silent.close(done));
+      }
     },
   );
 

@@ -153,7 +153,7 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
 
 /**
  * One attempt through middleware: the response the transport gave (any other
- * is a middleware's own), and the signal the request goes out with. A rebuilt
+ * is a middleware's own), and the abort the request goes out with. A rebuilt
  * `Request` (`new Request(url, init)`) has its own signal, which the attempt's
  * timeout and abort do not reach: the request is sent with both joined, so
  * either closes the socket. The listeners go when the attempt's body is read.

@@ -66,7 +66,7 @@ export class NodeFetchTransport implements Transport {
       return this.fetch(url, init as RequestInit);
     }
     if (abort) init.signal = abort.signal;
-    // An abort made while probing may be sent once the mode is known: only a probe learns.
+    // Once the mode is known a signal goes alone, even one made while the probe was out.
     if (!abort || this.mode !== 'probe') return this.fetch(url, init as RequestInit);
     const probe = new Probe(this);
     init.dispatcher = probe;

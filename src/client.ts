@@ -32,7 +32,9 @@ import { observe } from './telemetry/attempt.js';
 import { Log } from './telemetry/log.js';
 import { Redactor } from './telemetry/redact.js';
 import { requestId } from './telemetry/request-id.js';
-import { loadTracing, startCall } from './telemetry/tracing.js';
+import { ClientMetrics } from './telemetry/metrics.js';
+import { loadOpenTelemetry } from './telemetry/otel.js';
+import { startCall } from './telemetry/tracing.js';
 import type {
   BulkOptions,
   BulkResult,
@@ -117,13 +119,16 @@ class ChatDashClientImpl implements ChatDashClient {
       onValidationIssue: settings.onValidationIssue,
       middleware: settings.middleware,
       tracing: settings.tracing,
+      metrics: settings.metrics
+        ? new ClientMetrics(settings.baseUrl, scope, settings.apiKey)
+        : undefined,
     };
     this.#steps = steps(settings);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;
     this.timeoutMs = settings.timeoutMs;
     this.maxRetries = settings.maxRetries;
-    if (settings.tracing) void loadTracing();
+    if (settings.tracing || settings.metrics) void loadOpenTelemetry();
     // Bound, so `const { getConversation } = client` works.
     this.getConversation = this.getConversation.bind(this);
     this.getConversationWithResponse = this.getConversationWithResponse.bind(this);
@@ -208,16 +213,21 @@ class ChatDashClientImpl implements ChatDashClient {
   async #run(call: Call): Promise<Outcome> {
     // The first calls of a process can start before the API has loaded: wait for it
     // then, or they would make no span and send no traceparent. Once loaded, nothing to wait for.
-    const loading = this.#context.tracing ? loadTracing() : undefined;
+    const { tracing, metrics } = this.#context;
+    const loading = tracing || metrics ? loadOpenTelemetry() : undefined;
     if (loading) await loading;
     startDeadline(call);
-    call.span = this.#context.tracing ? startCall(call.url) : undefined;
+    call.span = tracing ? startCall(call.url) : undefined;
+    call.metrics = metrics?.forCall();
+    const started = call.metrics ? performance.now() : 0;
     try {
       const outcome = await run(this.#steps, call, exchange);
       call.span?.end(undefined);
+      call.metrics?.call(performance.now() - started, undefined);
       return outcome;
     } catch (error) {
       call.span?.end(error as Error);
+      call.metrics?.call(performance.now() - started, error as Error);
       throw error;
     }
   }

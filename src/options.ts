@@ -37,6 +37,7 @@ export interface Resolved {
   logLevel: LogLevel;
   logger: Logger;
   tracing: boolean;
+  metrics: boolean;
   retryBudget: BudgetNumbers | false;
   dedupe: boolean;
   coordinator: CoordinatorEngine | undefined;
@@ -82,6 +83,7 @@ function resolve(options: ChatDashClientOptions): Resolved {
     logLevel = (env('CHATDASH_LOG') as LogLevel | undefined) ?? 'warn',
     logger = console,
     tracing = true,
+    metrics = true,
     retryBudget = {},
     dedupe = false,
     coordinator,
@@ -127,6 +129,7 @@ function resolve(options: ChatDashClientOptions): Resolved {
     fail(`${where}: logger must have error, warn, info and debug methods`);
   for (const [name, value] of [
     ['tracing', tracing],
+    ['metrics', metrics],
     ['dedupe', dedupe],
   ] as const)
     if (typeof value !== 'boolean')
@@ -149,6 +152,7 @@ function resolve(options: ChatDashClientOptions): Resolved {
     logLevel,
     logger,
     tracing,
+    metrics,
     retryBudget: checkBudget(retryBudget, where),
     dedupe,
     coordinator: checkCoordinator(coordinator, where),
@@ -317,6 +321,7 @@ const CLIENT_OPTIONS = [
   'logLevel',
   'logger',
   'tracing',
+  'metrics',
   'retryBudget',
   'dedupe',
   'coordinator',

@@ -60,6 +60,8 @@ export interface Scope {
   payRetry(afterTimeout: boolean): boolean | Promise<boolean>;
   /** A call succeeded: the budget gets its refund. */
   refund(): void;
+  /** A retry paid for was refused by the open circuit, unsent: what it paid goes back. */
+  unpay(afterTimeout: boolean): void;
   /** Tokens left in the budget, as this process last knew it (for logs). */
   budgetTokens(): number;
   /** Milliseconds to wait for a send slot (0: send now). Only with `rateLimit`. */

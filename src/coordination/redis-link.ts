@@ -100,10 +100,19 @@ export class RedisLink {
     this.#subscribe(channel);
   }
 
-  /** Runs a script when sharing is up; rejects with LOCAL otherwise, or when Redis fails to answer well in time. */
-  run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) {
+  /**
+   * Runs a script when sharing is up; rejects with LOCAL otherwise, or when
+   * Redis fails to answer well in time. `parse` checks the reply's shape: a
+   * reply it refuses counts as Redis failing.
+   */
+  run<T = unknown>(
+    name: ScriptName,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    parse?: (reply: unknown) => T,
+  ): Promise<T> {
     if (this.#health !== 'up') return Promise.reject(LOCAL);
-    return this.#send(() => this.#call(name, keys, args));
+    return this.#send(() => this.#call(name, keys, args), name, parse) as Promise<T>;
   }
 
   /** Like `run`, for a write nobody waits for: a failure only marks sharing lost. */
@@ -128,15 +137,23 @@ export class RedisLink {
     return command.call(this.#redis, ...keys, ...args);
   }
 
-  #send<T>(command: () => Promise<T>): Promise<T> {
+  #send(command: () => Promise<unknown>, name = 'ping', parse?: (reply: unknown) => unknown) {
     if (this.#redis.status !== 'ready') {
       this.#lost(`the connection is ${this.#redis.status}`);
       return Promise.reject(LOCAL);
     }
-    return within(command(), this.#timeoutMs).catch((error: unknown) => {
-      this.#lost(error instanceof Error ? error.message : String(error));
-      throw LOCAL;
-    });
+    let sent: Promise<unknown>;
+    try {
+      sent = command();
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    return within(sent, this.#timeoutMs)
+      .then((reply) => (parse ? parse(reply) : reply))
+      .catch((error: unknown) => {
+        this.#lost(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        throw LOCAL;
+      });
   }
 
   #lost(reason: string): void {
@@ -188,7 +205,7 @@ export class RedisLink {
       this.#announcedDown = false;
     } catch (error) {
       if (this.#health === 'connecting')
-        this.#stillConnecting(error === LOCAL ? 'no answer' : (error as Error).message);
+        this.#stillConnecting(error instanceof Error ? error.message : 'no answer');
     } finally {
       this.#probing = false;
     }

@@ -13,7 +13,11 @@
  */
 import type { RateNumbers } from './coordinator.js';
 import { SendRate } from './rate.js';
+import { numbers, oneNumber } from './redis-replies.js';
 import type { SharedScope } from './redis-scope.js';
+
+/** What `slots` answers: first slot's wait, interval, generation, rate, processes. */
+type Slots = [number, number, number, number, number];
 
 /** A process reserves at most this share of the rate at a time. */
 const SLOT_SHARE = 0.1;
@@ -37,6 +41,7 @@ export class SharedRate {
   #rate: number;
   #processes = 1;
   #fallback: SendRate | undefined;
+  #fallbackShare = 0;
 
   constructor(scope: SharedScope, numbers: RateNumbers) {
     this.#scope = scope;
@@ -69,8 +74,8 @@ export class SharedRate {
     const local = () => void this.#local(true).halve(clock());
     if (!link.up) return local();
     link
-      .run('halve', [keys.rate], [this.#numbers.perSecond, keys.channel, link.pid])
-      .then((generation) => this.generation(Number(generation)), local);
+      .run('halve', [keys.rate], [this.#numbers.perSecond, keys.channel, link.pid], oneNumber)
+      .then((generation) => this.generation(generation), local);
   }
 
   /** Grows with every drop of the rate, shared or (while Redis is away) local. */
@@ -85,10 +90,19 @@ export class SharedRate {
     this.#slots = [];
   }
 
-  /** Redis is away: from now on, this process's share of the last rate it saw. */
+  /**
+   * Redis is away: from now on, this process's share of the last rate it saw.
+   * A local rate kept from an earlier outage keeps its schedule when the share
+   * is the same, so a Redis that comes and goes never hands out a fresh burst.
+   */
   down(): void {
-    this.#fallback = undefined;
+    if (this.#fallback && this.#fallbackShare !== this.#share()) this.#fallback = undefined;
     this.#serve();
+  }
+
+  /** This process's share of the scope's rate while it decides alone. */
+  #share(): number {
+    return Math.max(Math.min(1, this.#numbers.perSecond), this.#rate / this.#processes);
   }
 
   #reserve(): void {
@@ -102,31 +116,28 @@ export class SharedRate {
     this.#batch = count;
     const { link, keys, clock } = this.#scope;
     const args = [perSecond, burst, adaptive ? 1 : 0, count, link.pid, SEEN_WINDOW_MS];
-    link.run('slots', [keys.rate, keys.processes], args).then(
+    link.run('slots', [keys.rate, keys.processes], args, numbers(5)).then(
       (reply) => {
-        const [first, interval, generation, rate, processes] = reply as [
-          string,
-          string,
-          number,
-          string,
-          number,
-        ];
+        const [first, interval, generation, rate, processes] = reply as Slots;
         const now = clock();
-        this.#rate = Number(rate);
+        this.#rate = rate > 0 ? rate : this.#rate;
         this.#processes = Math.max(1, processes);
         this.generation(generation);
         // Reserved before a halving this process has already heard of: dropped too.
         if (generation >= this.#generation)
           for (let i = 0; i < count; i++)
-            this.#slots.push(now + Math.max(0, Number(first) + i * Number(interval)));
-        this.#fetching = false;
-        this.#serve();
+            this.#slots.push(now + Math.max(0, first + i * interval));
+        this.#served();
       },
-      () => {
-        this.#fetching = false;
-        this.#serve();
-      },
+      // Redis failed or answered with another shape: those waiting are served locally.
+      () => this.#served(),
     );
+  }
+
+  /** A reservation ended, well or not: the next may go, and whoever waits is served. */
+  #served(): void {
+    this.#fetching = false;
+    this.#serve();
   }
 
   /** Hands reserved slots to the attempts waiting, in order; reserves more when they run out. */
@@ -147,7 +158,7 @@ export class SharedRate {
   #local(rate?: true): number | SendRate {
     if (!this.#fallback) {
       const { perSecond, burst, adaptive } = this.#numbers;
-      const share = Math.max(Math.min(1, perSecond), this.#rate / this.#processes);
+      const share = (this.#fallbackShare = this.#share());
       this.#fallback = new SendRate(
         { perSecond: share, burst: Math.max(1, (burst * share) / perSecond), adaptive },
         this.#scope.clock(),

@@ -16,6 +16,7 @@ import { MemoryScope, type LocalScope } from './memory.js';
 import { SharedBreaker } from './redis-breaker.js';
 import type { LinkListener, RedisLink } from './redis-link.js';
 import { SharedRate } from './redis-rate.js';
+import { numbers, oneNumber } from './redis-replies.js';
 
 /** A process owes the bucket at most this share of its capacity before it pays. */
 const REFUND_BATCH = 0.05;
@@ -28,6 +29,7 @@ export interface ScopeKeys {
   failures: string;
   circuit: string;
   wait: string;
+  alive: string;
   channel: string;
 }
 
@@ -42,6 +44,7 @@ export function scopeKeys(prefix: string, id: string): ScopeKeys {
     failures: at('failures'),
     circuit: at('circuit'),
     wait: at('wait'),
+    alive: at('alive'),
     channel: at('events'),
   };
 }
@@ -88,11 +91,10 @@ export class SharedScope implements LinkListener {
     const owed = this.#owed;
     this.#owed = 0;
     const args = [cost, budget.capacity, owed, this.keys.channel, this.link.pid];
-    return this.link.run('pay', [this.keys.budget], args).then(
+    return this.link.run('pay', [this.keys.budget], args, numbers(2)).then(
       (reply) => {
         const [paid, tokens] = reply as [number, number];
-        this.local.budget?.set(tokens);
-        this.#full = tokens >= budget.capacity;
+        this.#heard(budget, tokens);
         return paid === 1;
       },
       () => local.payRetry(afterTimeout),
@@ -105,13 +107,26 @@ export class SharedScope implements LinkListener {
     if (++this.#owed < Math.max(1, Math.floor(budget.capacity * REFUND_BATCH))) return;
     const owed = this.#owed;
     this.#owed = 0;
-    this.link.run('refund', [this.keys.budget], [owed, budget.capacity]).then(
-      (tokens) => {
-        this.local.budget?.set(Number(tokens));
-        this.#full = Number(tokens) >= budget.capacity;
-      },
+    this.#giveBack(budget, owed);
+  }
+
+  /** A paid retry the open circuit refused: its cost goes back where sharing is now. */
+  unpay(budget: BudgetNumbers, local: LocalScope, afterTimeout: boolean): void {
+    local.unpay(afterTimeout);
+    if (this.link.up) this.#giveBack(budget, afterTimeout ? budget.timeoutCost : budget.retryCost);
+  }
+
+  #giveBack(budget: BudgetNumbers, tokens: number): void {
+    const args = [tokens, budget.capacity];
+    this.link.run('refund', [this.keys.budget], args, oneNumber).then(
+      (left) => this.#heard(budget, left),
       () => {},
     );
+  }
+
+  #heard(budget: BudgetNumbers, tokens: number): void {
+    this.local.budget?.set(tokens);
+    this.#full = tokens >= budget.capacity;
   }
 
   message(type: string, arg: string | undefined): void {
@@ -124,17 +139,20 @@ export class SharedScope implements LinkListener {
     else this.breaker?.message(type, n);
   }
 
+  /** Never rejects: a failed or malformed re-read leaves sharing down, and the link probes on. */
   async up(): Promise<void> {
     // A pause this process took while Redis was away still holds the others.
     this.#sharePause(this.local.gate.remaining(this.clock()));
-    const { pause, circuit, wait, failures } = this.keys;
+    const { pause, circuit, wait, failures, alive } = this.keys;
     let reply: number[];
     try {
-      reply = (await this.link.run('sync', [pause, circuit, wait, failures], [])) as number[];
+      // The re-read also writes: a Redis that reads but refuses writes is not back.
+      const keys = [pause, circuit, wait, failures, alive];
+      reply = await this.link.run('sync', keys, [this.link.pid], numbers(4));
     } catch {
-      return; // sharing is down again; the link probes on
+      return;
     }
-    const [pausedFor = 0, open = 0, waitFor = 0, count = 0] = reply;
+    const [pausedFor, open, waitFor, count] = reply as [number, number, number, number];
     if (pausedFor > 0) this.local.gate.pause(pausedFor, this.clock());
     this.breaker?.sync(open === 1, waitFor, count);
     this.#full = false;
@@ -182,6 +200,10 @@ class RedisScope implements Scope {
 
   refund(): void {
     if (this.#config.budget) this.#shared.refund(this.#config.budget, this.#local);
+  }
+
+  unpay(afterTimeout: boolean): void {
+    if (this.#config.budget) this.#shared.unpay(this.#config.budget, this.#local, afterTimeout);
   }
 
   budgetTokens(): number {

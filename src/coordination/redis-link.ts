@@ -39,6 +39,14 @@ export interface Connection {
 type Health = 'connecting' | 'up' | 'down' | 'closed';
 
 const PROBE_EVERY_MS = 250;
+/**
+ * Sharing counts as back once it has stayed up this long. A Redis that answers
+ * the probe but fails what follows (refused writes, odd replies) is one loss,
+ * not a warn/info pair per probe; each such relapse doubles the probe's period,
+ * up to the most that still resumes within 2 s.
+ */
+const SETTLE_MS = 500;
+const PROBE_AT_MOST_MS = 1_200;
 /** How long a coordinator made before its Redis answers waits before it warns. */
 const CONNECT_GRACE_MS = 2_000;
 
@@ -59,6 +67,9 @@ export class RedisLink {
   #log: ScopeLog | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #probing = false;
+  #probeEvery = PROBE_EVERY_MS;
+  #upAt = 0;
+  #settle: ReturnType<typeof setTimeout> | undefined;
   readonly #born = performance.now();
   readonly #wake = () => void this.#probe();
   readonly #subDown = () => this.#lost('the subscriber connection closed');
@@ -124,6 +135,7 @@ export class RedisLink {
     if (this.#health === 'closed') return;
     this.#health = 'closed';
     clearInterval(this.#timer);
+    clearTimeout(this.#settle);
     this.#redis.off('ready', this.#wake);
     this.#sub.off('close', this.#subDown);
     this.#sub.disconnect();
@@ -160,9 +172,12 @@ export class RedisLink {
     if (this.#health === 'connecting') return this.#stillConnecting(reason);
     if (this.#health !== 'up') return;
     this.#health = 'down';
+    clearTimeout(this.#settle);
+    const relapse = performance.now() - this.#upAt < SETTLE_MS;
+    if (relapse) this.#probeEvery = Math.min(PROBE_AT_MOST_MS, this.#probeEvery * 2);
     for (const listener of this.#listeners.values()) listener.down();
     this.#announceDown(reason);
-    this.#startProbing();
+    this.#startProbing(!relapse);
   }
 
   /** A new coordinator's Redis gets a moment to answer before the operator hears of it. */
@@ -178,11 +193,11 @@ export class RedisLink {
     this.#log?.warn(`redis coordinator: sharing lost, deciding locally: ${reason}`, { reason });
   }
 
-  #startProbing(): void {
+  #startProbing(now = true): void {
     if (this.#timer || this.#health === 'closed') return;
-    this.#timer = setInterval(() => void this.#probe(), PROBE_EVERY_MS);
+    this.#timer = setInterval(() => void this.#probe(), this.#probeEvery);
     this.#timer.unref?.();
-    void this.#probe();
+    if (now) void this.#probe();
   }
 
   /** Sharing comes back when both connections answer, every channel is subscribed and every scope has re-read its state. */
@@ -201,14 +216,23 @@ export class RedisLink {
       if (!this.up) return; // a re-read failed: still down, and already probing again
       clearInterval(this.#timer);
       this.#timer = undefined;
-      if (this.#announcedDown) this.#log?.info('redis coordinator: sharing is back', {});
-      this.#announcedDown = false;
+      this.#upAt = performance.now();
+      this.#settle = setTimeout(() => this.#settled(), SETTLE_MS);
+      this.#settle.unref?.();
     } catch (error) {
       if (this.#health === 'connecting')
         this.#stillConnecting(error instanceof Error ? error.message : 'no answer');
     } finally {
       this.#probing = false;
     }
+  }
+
+  /** Up for SETTLE_MS without a relapse: sharing is back. */
+  #settled(): void {
+    if (!this.up) return;
+    this.#probeEvery = PROBE_EVERY_MS;
+    if (this.#announcedDown) this.#log?.info('redis coordinator: sharing is back', {});
+    this.#announcedDown = false;
   }
 
   #subscribe(channel: string): void {

@@ -36,7 +36,9 @@ export class SharedRate {
   /** Slots asked for since the last reservation, and how many that one took. */
   #demand = 0;
   #batch = 1;
+  /** Drops of the rate this process has heard of, and the scope's generation in Redis as last heard. */
   #generation = 0;
+  #heard = 0;
   /** The scope's rate and the processes in it, as last seen. */
   #rate: number;
   #processes = 1;
@@ -85,8 +87,9 @@ export class SharedRate {
 
   /** The scope's rate dropped: what this process reserved at the old rate is not used. */
   generation(generation: number): void {
-    if (generation <= this.#generation) return;
-    this.#generation = generation;
+    if (generation <= this.#heard) return;
+    this.#generation += generation - this.#heard;
+    this.#heard = generation;
     this.#slots = [];
   }
 
@@ -116,15 +119,19 @@ export class SharedRate {
     this.#batch = count;
     const { link, keys, clock } = this.#scope;
     const args = [perSecond, burst, adaptive ? 1 : 0, count, link.pid, SEEN_WINDOW_MS];
+    const asked = this.#heard;
     link.run('slots', [keys.rate, keys.processes], args, numbers(5)).then(
       (reply) => {
         const [first, interval, generation, rate, processes] = reply as Slots;
         const now = clock();
         this.#rate = rate > 0 ? rate : this.#rate;
         this.#processes = Math.max(1, processes);
+        // Behind what this process heard, and no halving heard meanwhile: Redis lost the
+        // scope's rate (FLUSHALL, a failover) and counts from there; its slots are good.
+        if (generation < this.#heard && this.#heard === asked) this.#heard = generation;
         this.generation(generation);
         // Reserved before a halving this process has already heard of: dropped too.
-        if (generation >= this.#generation)
+        if (generation >= this.#heard)
           for (let i = 0; i < count; i++)
             this.#slots.push(now + Math.max(0, first + i * interval));
         this.#served();

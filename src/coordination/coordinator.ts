@@ -26,6 +26,9 @@ export interface BreakerNumbers {
 
 /** Where a coordinator tells the operator that sharing was lost or is back. */
 export interface ScopeLog {
+  /** False when the client's `logLevel` drops the level's lines. */
+  readonly warnOn?: boolean;
+  readonly infoOn?: boolean;
   warn(message: string, fields: Record<string, unknown>): void;
   info(message: string, fields: Record<string, unknown>): void;
 }
@@ -36,6 +39,8 @@ export interface ScopeConfig {
   rateLimit: RateNumbers | false;
   circuitBreaker: BreakerNumbers | false;
   log: ScopeLog;
+  /** The logger behind `log`: a line for many clients is written once per logger. */
+  logger?: unknown;
 }
 
 /** The circuit's answer before an attempt. */

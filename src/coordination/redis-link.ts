@@ -11,6 +11,7 @@
  * loss is one `warn` line and each return one `info` line, never one per call.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { Broadcast } from './broadcast.js';
 import type { ScopeLog } from './coordinator.js';
 import { SCRIPTS, type ScriptName } from './redis-scripts.js';
 
@@ -64,7 +65,7 @@ export class RedisLink {
   readonly #subscribed = new Set<string>();
   #health: Health = 'connecting';
   #announcedDown = false;
-  #log: ScopeLog | undefined;
+  readonly #log = new Broadcast();
   #timer: ReturnType<typeof setInterval> | undefined;
   #probing = false;
   #probeEvery = PROBE_EVERY_MS;
@@ -101,9 +102,9 @@ export class RedisLink {
     return this.#health === 'up';
   }
 
-  /** The first client's log: where the lost/back lines go. */
-  useLog(log: ScopeLog): void {
-    this.#log ??= log;
+  /** A client's log: the lost/back lines go to every logger of the coordinator's clients. */
+  useLog(log: ScopeLog, logger?: unknown): void {
+    this.#log.add(log, logger);
   }
 
   listen(channel: string, listener: LinkListener): void {
@@ -190,7 +191,7 @@ export class RedisLink {
   #announceDown(reason: string): void {
     if (this.#announcedDown) return;
     this.#announcedDown = true;
-    this.#log?.warn(`redis coordinator: sharing lost, deciding locally: ${reason}`, { reason });
+    this.#log.warn(`redis coordinator: sharing lost, deciding locally: ${reason}`, { reason });
   }
 
   #startProbing(now = true): void {
@@ -231,7 +232,7 @@ export class RedisLink {
   #settled(): void {
     if (!this.up) return;
     this.#probeEvery = PROBE_EVERY_MS;
-    if (this.#announcedDown) this.#log?.info('redis coordinator: sharing is back', {});
+    if (this.#announcedDown) this.#log.info('redis coordinator: sharing is back', {});
     this.#announcedDown = false;
   }
 

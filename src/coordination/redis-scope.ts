@@ -10,7 +10,8 @@
  * decision falls back to while Redis is away.
  */
 import type { Clock } from './clock.js';
-import type { Admission, AttemptResult, Scope, ScopeConfig, ScopeLog } from './coordinator.js';
+import { Broadcast } from './broadcast.js';
+import type { Admission, AttemptResult, Scope, ScopeConfig } from './coordinator.js';
 import type { BudgetNumbers } from './budget.js';
 import { MemoryScope, type LocalScope } from './memory.js';
 import { SharedBreaker } from './redis-breaker.js';
@@ -55,23 +56,23 @@ export class SharedScope implements LinkListener {
   readonly clock: Clock;
   /** This process's own state: the pause gate always, everything else while Redis is away. */
   readonly local: MemoryScope;
-  /** The first client's log: where this scope's lines go. */
-  readonly log: ScopeLog;
+  /** Every client's log: where this scope's circuit lines go. */
+  readonly log = new Broadcast();
   rate: SharedRate | undefined;
   breaker: SharedBreaker | undefined;
   #owed = 0;
   #full = false;
 
-  constructor(link: RedisLink, keys: ScopeKeys, clock: Clock, log: ScopeLog) {
+  constructor(link: RedisLink, keys: ScopeKeys, clock: Clock) {
     this.link = link;
     this.keys = keys;
     this.clock = clock;
     this.local = new MemoryScope(clock);
-    this.log = log;
   }
 
   handle(config: ScopeConfig): Scope {
     const local = this.local.handle(config);
+    this.log.add(config.log, config.logger);
     if (config.rateLimit) this.rate ??= new SharedRate(this, config.rateLimit);
     if (config.circuitBreaker)
       this.breaker ??= new SharedBreaker(this, config.circuitBreaker, local);

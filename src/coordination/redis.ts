@@ -113,10 +113,10 @@ class RedisCoordinator implements CoordinatorEngine {
 
   [OPEN_SCOPE](origin: string, apiKey: string, config: ScopeConfig): Scope {
     const id = createHash('sha256').update(`${origin}\n${apiKey}`).digest('hex');
+    this.#link.useLog(config.log, config.logger);
     let scope = this.#scopes.get(id);
     if (!scope) {
-      this.#link.useLog(config.log);
-      scope = new SharedScope(this.#link, scopeKeys(this.#prefix, id), monotonic, config.log);
+      scope = new SharedScope(this.#link, scopeKeys(this.#prefix, id), monotonic);
       this.#scopes.set(id, scope);
       this.#link.listen(scope.keys.channel, scope);
     }

@@ -59,6 +59,13 @@ export type AttemptResult = 'success' | 'failure' | 'neutral';
 export interface Scope {
   /** Milliseconds until the scope's pause ends; 0 when there is none. */
   pausedFor(): number;
+  /**
+   * While a new shared scope reads the fleet's state for the first time (a
+   * pause another process is holding): a promise that settles once it has,
+   * or after the coordinator's `timeoutMs`. Undefined once read, and always
+   * for an in-process scope.
+   */
+  reading?(): Promise<void> | undefined;
   /** Pauses the whole scope for `ms`; true when this extended the pause. */
   pause(ms: number): boolean;
   /** Pays for one retry; false (nothing taken) when the budget cannot. */

@@ -102,6 +102,11 @@ export class RedisLink {
     return this.#health === 'up';
   }
 
+  /** Known to be away (not merely still connecting). */
+  get away(): boolean {
+    return this.#health === 'down' || this.#health === 'closed';
+  }
+
   /** A client's log: the lost/back lines go to every logger of the coordinator's clients. */
   useLog(log: ScopeLog, logger?: unknown): void {
     this.#log.add(log, logger);

@@ -62,12 +62,30 @@ export class SharedScope implements LinkListener {
   breaker: SharedBreaker | undefined;
   #owed = 0;
   #full = false;
+  /** Until the first read of the shared state: a newcomer must not send into another's pause. */
+  #reading: Promise<void> | undefined;
+  #read: () => void = () => {};
 
-  constructor(link: RedisLink, keys: ScopeKeys, clock: Clock) {
+  constructor(link: RedisLink, keys: ScopeKeys, clock: Clock, timeoutMs: number) {
     this.link = link;
     this.keys = keys;
     this.clock = clock;
     this.local = new MemoryScope(clock);
+    this.#reading = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref?.();
+      this.#read = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      this.#reading = undefined;
+    });
+  }
+
+  /** The first read, while one may still come. */
+  reading(): Promise<void> | undefined {
+    return this.link.away ? undefined : this.#reading;
   }
 
   handle(config: ScopeConfig): Scope {
@@ -151,15 +169,17 @@ export class SharedScope implements LinkListener {
       const keys = [pause, circuit, wait, failures, alive];
       reply = await this.link.run('sync', keys, [this.link.pid], numbers(4));
     } catch {
-      return;
+      return this.#read();
     }
     const [pausedFor, open, waitFor, count] = reply as [number, number, number, number];
     if (pausedFor > 0) this.local.gate.pause(pausedFor, this.clock());
     this.breaker?.sync(open === 1, waitFor, count);
     this.#full = false;
+    this.#read();
   }
 
   down(): void {
+    this.#read();
     this.#owed = 0;
     this.rate?.down();
     this.breaker?.down();
@@ -188,6 +208,10 @@ class RedisScope implements Scope {
 
   pausedFor(): number {
     return this.#local.pausedFor();
+  }
+
+  reading(): Promise<void> | undefined {
+    return this.#shared.reading();
   }
 
   pause(ms: number): boolean {

@@ -100,6 +100,7 @@ function isRedis(value: unknown): boolean {
 class RedisCoordinator implements CoordinatorEngine {
   readonly #link: RedisLink;
   readonly #prefix: string;
+  readonly #timeoutMs: number;
   readonly #scopes = new Map<string, SharedScope>();
 
   constructor(redis: Connection, prefix: string, timeoutMs: number) {
@@ -109,6 +110,7 @@ class RedisCoordinator implements CoordinatorEngine {
       throw new ChatDashError(`${WHERE}: redis could not be used (${INSTALL})`, { cause });
     }
     this.#prefix = prefix;
+    this.#timeoutMs = timeoutMs;
   }
 
   [OPEN_SCOPE](origin: string, apiKey: string, config: ScopeConfig): Scope {
@@ -116,7 +118,8 @@ class RedisCoordinator implements CoordinatorEngine {
     this.#link.useLog(config.log, config.logger);
     let scope = this.#scopes.get(id);
     if (!scope) {
-      scope = new SharedScope(this.#link, scopeKeys(this.#prefix, id), monotonic);
+      const keys = scopeKeys(this.#prefix, id);
+      scope = new SharedScope(this.#link, keys, monotonic, this.#timeoutMs);
       this.#scopes.set(id, scope);
       this.#link.listen(scope.keys.channel, scope);
     }

@@ -91,13 +91,22 @@ return {tostring(first), tostring(interval), gen, tostring(rate), redis.call('ZC
  * KEYS: rate. ARGV: perSecond, channel, process id. The upstream said 429:
  * halve the scope's rate, at most once a second (a burst of 429s is one
  * signal), not below 1/s; bump the generation so every process drops the
- * slots it holds at the old rate. Returns the new generation, or 0.
+ * slots it holds at the old rate. As in one process, the climb earned so far
+ * counts first, and a 429 that does not halve still starts the quiet second
+ * over. Returns the new generation, or 0.
  */
 const halve = `${NOW}
 local per = tonumber(ARGV[1])
-local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'gen', 'halved')
-if now - (tonumber(s[4]) or 0) < 1000 then return 0 end
-local rate = math.max(math.min(1, per), math.min(per, tonumber(s[2]) or per) / 2)
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'gen', 'halved', 'raised')
+local rate = math.min(per, tonumber(s[2]) or per)
+local seconds = math.floor((now - (tonumber(s[5]) or now)) / 1000)
+if rate < per and seconds > 0 then rate = math.min(per, rate + seconds * per / 20) end
+if now - (tonumber(s[4]) or 0) < 1000 then
+  redis.call('HSET', KEYS[1], 'rate', rate, 'raised', now)
+  redis.call('PEXPIRE', KEYS[1], ${MAX_TTL_MS})
+  return 0
+end
+rate = math.max(math.min(1, per), rate / 2)
 local tat = math.min(tonumber(s[1]) or now, now + 1000 / rate)
 local gen = (tonumber(s[3]) or 0) + 1
 redis.call('HSET', KEYS[1], 'tat', tat, 'rate', rate, 'gen', gen, 'halved', now, 'raised', now)

@@ -17,9 +17,7 @@ export class Broadcast implements ScopeLog {
    */
   add(log: ScopeLog, logger: unknown = log): void {
     const same = (entry: { log: ScopeLog; logger: unknown }) =>
-      entry.logger === logger &&
-      entry.log.warnOn === log.warnOn &&
-      entry.log.infoOn === log.infoOn;
+      entry.logger === logger && entry.log.warnOn === log.warnOn && entry.log.infoOn === log.infoOn;
     if (!this.#logs.some(same)) this.#logs.push({ log, logger });
   }
 

@@ -132,8 +132,7 @@ export class SharedRate {
         this.generation(generation);
         // Reserved before a halving this process has already heard of: dropped too.
         if (generation >= this.#heard)
-          for (let i = 0; i < count; i++)
-            this.#slots.push(now + Math.max(0, first + i * interval));
+          for (let i = 0; i < count; i++) this.#slots.push(now + Math.max(0, first + i * interval));
         this.#served();
       },
       // Redis failed or answered with another shape: those waiting are served locally.

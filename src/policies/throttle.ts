@@ -24,7 +24,7 @@ async function waitForSlot(
   generation: number,
 ): Promise<void> {
   const { scope } = call.client;
-  for (let ms = await answer(call, slot); ms > 0; ) {
+  for (let ms = await answer(call, slot); ms > 0;) {
     addHeld(call, ms, 'throttle');
     await wait(call, ms);
     // A 429 while this attempt waited halved the rate and dropped the slots

@@ -39,7 +39,9 @@ describe('the adaptive rate in Redis', () => {
     await chatdash.getConversation(params()); // the rate's key exists
     await sleep(300);
     const admin = connectRedis(redis.server.url);
-    const id = createHash('sha256').update(`${new URL(baseUrl).origin}\n${apiKey}`).digest('hex');
+    const id = createHash('sha256')
+      .update(`${new URL(baseUrl).origin}\n${apiKey}`)
+      .digest('hex');
     const rate = async () => {
       await sleep(100); // the halving is sent after the call ends
       const [value, generation] = await admin.hmget(`chatdash:{${id}}:rate`, 'rate', 'gen');
@@ -71,7 +73,7 @@ describe('the adaptive rate in Redis', () => {
       expect(climbed.rate).toBeGreaterThanOrEqual(Math.max(240, least));
       expect(climbed.rate).toBeLessThanOrEqual(Math.min(260, most));
       expect(climbed.generation).toBe(1);
-        } finally {
+    } finally {
       admin.disconnect();
     }
   });

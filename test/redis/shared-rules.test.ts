@@ -74,7 +74,8 @@ describe.each(engines)('the circuit on the %s coordinator', (_, make) => {
     await sleep(300);
     const outcomes: string[] = [];
     // Each call right after the one before: nothing waits for Redis's answer to the failure.
-    for (let i = 0; i < 4; i++) outcomes.push(await settle(chatdash.getConversation(params('dead'))));
+    for (let i = 0; i < 4; i++)
+      outcomes.push(await settle(chatdash.getConversation(params('dead'))));
     expect(outcomes).toEqual([
       'InternalServerError',
       'InternalServerError',
@@ -141,7 +142,8 @@ describe.each(engines)('the circuit on the %s coordinator', (_, make) => {
     } catch (error) {
       message = (error as Error).message;
     }
-    for (let i = 0; i + 6 <= apiKey.length; i++) expect(message).not.toContain(apiKey.slice(i, i + 6));
+    for (let i = 0; i + 6 <= apiKey.length; i++)
+      expect(message).not.toContain(apiKey.slice(i, i + 6));
     // Another key, or another origin, is another scope: its own numbers.
     createChatDashClient({ ...base, apiKey: `${apiKey}x`, rateLimit: { perSecond: 2 } });
     createChatDashClient({ ...base, baseUrl: 'http://127.0.0.1:10', rateLimit: { perSecond: 2 } });
@@ -194,7 +196,8 @@ describe('Redis down from the start', () => {
       logLevel: 'off',
     });
     const outcomes: string[] = [];
-    for (let i = 0; i < 4; i++) outcomes.push(await settle(chatdash.getConversation(params('dead'))));
+    for (let i = 0; i < 4; i++)
+      outcomes.push(await settle(chatdash.getConversation(params('dead'))));
     expect(outcomes.slice(3)).toEqual(['CircuitOpenError']);
     expect(dead.requests).toHaveLength(3);
   });
@@ -230,7 +233,9 @@ describe('circuitBreaker.openMs past the 10-minute TTL', () => {
     expect(await retryAfter(newcomer)).toBeGreaterThan(openMs - 60_000);
 
     const admin = connectRedis(redis.server.url);
-    const id = createHash('sha256').update(`${new URL(dead.baseUrl).origin}\n${apiKey}`).digest('hex');
+    const id = createHash('sha256')
+      .update(`${new URL(dead.baseUrl).origin}\n${apiKey}`)
+      .digest('hex');
     const circuit = await admin.pttl(`chatdash:{${id}}:circuit`);
     const wait = await admin.pttl(`chatdash:{${id}}:wait`);
     admin.disconnect();
@@ -258,7 +263,9 @@ describe('the shared retry budget', () => {
     await chatdash.getConversation(params('once-3')); // 94 + 1 - 5 = 90; owes 1
     await sleep(100);
     const admin = connectRedis(redis.server.url);
-    const id = createHash('sha256').update(`${new URL(baseUrl).origin}\n${apiKey}`).digest('hex');
+    const id = createHash('sha256')
+      .update(`${new URL(baseUrl).origin}\n${apiKey}`)
+      .digest('hex');
     const tokens = await admin.get(`chatdash:{${id}}:budget`);
     admin.disconnect();
     expect(Number(tokens)).toBe(90);
@@ -271,9 +278,9 @@ describe('a newcomer during another process’s pause', () => {
     const options = { apiKey, baseUrl, logLevel: 'off' as const };
     const first = createChatDashClient({ ...options, coordinator: await shared() });
     await sleep(300);
-    await expect(
-      first.getConversation(params('limit'), { maxRetries: 0 }),
-    ).rejects.toMatchObject({ status: 429 });
+    await expect(first.getConversation(params('limit'), { maxRetries: 0 })).rejects.toMatchObject({
+      status: 429,
+    });
     const pausedAt = performance.now();
     await sleep(500);
     const newcomer = createChatDashClient({ ...options, coordinator: await shared() });

@@ -94,7 +94,8 @@ describe.each(engines)('the circuit on the %s coordinator', (_, make) => {
       coordinator: await make(),
       // Room for two paid retries: a third round without the refund finds the bucket empty.
       retryBudget: { capacity: 10, retryCost: 5, timeoutCost: 10 },
-      circuitBreaker: { failureThreshold: 1, openMs: 50 },
+      // Long enough that a retry on a loaded machine still finds the circuit open.
+      circuitBreaker: { failureThreshold: 1, openMs: 400 },
       maxRetries: 1,
       logger,
       logLevel: 'warn',
@@ -103,7 +104,7 @@ describe.each(engines)('the circuit on the %s coordinator', (_, make) => {
     await sleep(300);
     const outcomes: string[] = [];
     for (let round = 0; round < 4; round++) {
-      await sleep(120); // the circuit lets one attempt through: it fails, the circuit opens again
+      await sleep(450); // the circuit lets one attempt through: it fails, the circuit opens again
       outcomes.push(await settle(chatdash.getConversation(params('dead'))));
     }
     // Each round: the attempt fails, its retry is paid for, then refused unsent.
@@ -169,7 +170,7 @@ describe('the shared circuit across two coordinators', () => {
       await settle(b.getConversation(params('dead'))),
       await settle(a.getConversation(params('dead'))),
     ];
-    await sleep(150); // the opening travels by publish/subscribe
+    await sleep(300); // the opening travels by publish/subscribe
     outcomes.push(await settle(b.getConversation(params('dead'))));
     expect(outcomes).toEqual([
       'InternalServerError',
@@ -316,7 +317,7 @@ describe('the "sharing lost" and "sharing is back" lines', () => {
     await Promise.all([...both, silent, otherKey].map((c) => c.getConversation(params())));
     await sleep(500);
     await redis.server.restart();
-    await sleep(2_500);
+    await sleep(3_500);
     const count = (re: RegExp) => lines.filter((l) => re.test(l.message)).length;
     expect(count(/sharing lost/)).toBe(1);
     expect(count(/sharing is back/)).toBe(1);

@@ -76,8 +76,7 @@ export function sameNumbers<T extends RateNumbers | BreakerNumbers>(
   if (entries.every(([field, value]) => had[field] === value)) return had;
   return fail(
     `createChatDashClient: ${name} ${show(wanted)} conflicts with ${show(had)} of another client ` +
-      'of the same scope (same coordinator, baseUrl origin and apiKey), which shares one rate and ' +
-      'one circuit: give both clients the same numbers, or separate coordinators',
+      'of the same scope (coordinator, baseUrl origin and apiKey): a scope has one rate and one circuit',
   );
 }
 

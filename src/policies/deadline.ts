@@ -59,10 +59,11 @@ export async function wait(call: Call, ms: number, last?: Error): Promise<void> 
  * with the deadline's error and an abort rejects it at once, whatever Redis
  * does. What `answer` brings later is dropped.
  */
-export function watch<T>(call: Call, answer: Promise<T>, last?: Error): Promise<T> {
+export function watch<T>(call: Call, answer: T | Promise<T>, last?: Error): Promise<T> {
   const left = timeLeft(call);
   const { signal } = call.settings;
-  if (left === Infinity && !signal) return answer;
+  if (!(answer instanceof Promise) || (left === Infinity && !signal))
+    return Promise.resolve(answer);
   return new Promise<T>((resolve, reject) => {
     if (signal?.aborted) return reject(aborted(call));
     if (left <= 0) return reject(deadlineError(call, last));

@@ -53,6 +53,11 @@ export class SharedBreaker {
     this.#circuitTtl = Math.max(MAX_TTL_MS, numbers.openMs + PROBE_WINDOW_MS);
   }
 
+  /** Open as the fleet last said (while sharing is up). */
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
   admit(): Admission | Promise<Admission> {
     const { link, keys, clock } = this.#scope;
     if (!link.up) return this.#fallback.admit();

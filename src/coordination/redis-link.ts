@@ -102,6 +102,10 @@ export class RedisLink {
     return this.#health === 'up';
   }
 
+  get closed(): boolean {
+    return this.#health === 'closed';
+  }
+
   /** Known to be away (not merely still connecting). */
   get away(): boolean {
     return this.#health === 'down' || this.#health === 'closed';

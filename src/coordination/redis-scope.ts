@@ -11,7 +11,7 @@
  */
 import type { Clock } from './clock.js';
 import { Broadcast } from './broadcast.js';
-import type { Admission, AttemptResult, Scope, ScopeConfig } from './coordinator.js';
+import type { Admission, AttemptResult, Scope, ScopeConfig, ScopeState } from './coordinator.js';
 import type { BudgetNumbers } from './budget.js';
 import { MemoryScope, type LocalScope } from './memory.js';
 import { SharedBreaker } from './redis-breaker.js';
@@ -253,5 +253,19 @@ class RedisScope implements Scope {
 
   report(result: AttemptResult, probe: boolean): void {
     if (this.#config.circuitBreaker) this.#shared.breaker!.report(result, probe);
+  }
+
+  /** What the fleet shares, as this process mirrors it; its own state while Redis is away. */
+  state(): ScopeState | undefined {
+    const { link, breaker, rate } = this.#shared;
+    const local = this.#local.state();
+    if (link.closed || !local) return undefined;
+    const { rateLimit, circuitBreaker } = this.#config;
+    return {
+      ...local,
+      circuitOpen: link.up && circuitBreaker && breaker ? breaker.isOpen : local.circuitOpen,
+      rate: rateLimit && rate ? rate.current() : undefined,
+      shared: link.up,
+    };
   }
 }

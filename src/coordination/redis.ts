@@ -115,7 +115,6 @@ class RedisCoordinator implements CoordinatorEngine {
 
   [OPEN_SCOPE](origin: string, apiKey: string, config: ScopeConfig): Scope {
     const id = createHash('sha256').update(`${origin}\n${apiKey}`).digest('hex');
-    this.#link.useLog(config.log, config.logger);
     let scope = this.#scopes.get(id);
     if (!scope) {
       const keys = scopeKeys(this.#prefix, id);
@@ -123,7 +122,9 @@ class RedisCoordinator implements CoordinatorEngine {
       this.#scopes.set(id, scope);
       this.#link.listen(scope.keys.channel, scope);
     }
-    return scope.handle(config);
+    const handle = scope.handle(config); // throws for numbers that conflict: that client never logs
+    this.#link.useLog(config.log, config.logger);
+    return handle;
   }
 
   /** Stops sharing: calls in flight and later ones go on with each process's own state. */

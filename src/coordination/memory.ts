@@ -63,24 +63,21 @@ export class MemoryScope {
   readonly clock: Clock;
   /** Its coordinator was closed: its metrics stop. */
   closed = false;
-  #numbers: Pick<ScopeConfig, 'rateLimit' | 'circuitBreaker'> = {
-    rateLimit: false,
-    circuitBreaker: false,
-  };
+  #rateNumbers: ScopeConfig['rateLimit'] = false;
+  #breakerNumbers: ScopeConfig['circuitBreaker'] = false;
 
   constructor(clock: Clock) {
     this.clock = clock;
   }
 
   handle(config: ScopeConfig): LocalScope {
-    this.#numbers = {
-      rateLimit: sameNumbers('rateLimit', this.#numbers.rateLimit, config.rateLimit),
-      circuitBreaker: sameNumbers(
-        'circuitBreaker',
-        this.#numbers.circuitBreaker,
-        config.circuitBreaker,
-      ),
-    };
+    const rate = sameNumbers('rateLimit', this.#rateNumbers, config.rateLimit);
+    this.#breakerNumbers = sameNumbers(
+      'circuitBreaker',
+      this.#breakerNumbers,
+      config.circuitBreaker,
+    );
+    this.#rateNumbers = rate;
     if (config.budget) this.budget ??= new RetryBudget(config.budget);
     if (config.rateLimit) this.rate ??= new SendRate(config.rateLimit, this.clock());
     if (config.circuitBreaker) this.breaker ??= new Breaker(config.circuitBreaker);

@@ -66,21 +66,12 @@ export function checkBreaker(value: unknown, where: string): BreakerNumbers | fa
  * one upstream limit with two limits is a mistake to say at once, not one to
  * settle silently by who came first.
  */
-export function sameNumbers<T extends RateNumbers | BreakerNumbers>(
-  name: string,
-  had: T | false,
-  wanted: T | false,
-): T | false {
+export function sameNumbers<T extends object>(name: string, had: T | false, wanted: T | false) {
   if (!had || !wanted) return had || wanted;
-  const entries = Object.entries(wanted) as [keyof T, unknown][];
-  if (entries.every(([field, value]) => had[field] === value)) return had;
+  const [was, is] = [had, wanted].map((n) => JSON.stringify(n).replace(/"/g, ''));
+  if (was === is) return had;
   return fail(
-    `createChatDashClient: ${name} ${show(wanted)} conflicts with ${show(had)} of another client ` +
-      'of the same scope (coordinator, baseUrl origin and apiKey): a scope has one rate and one circuit',
+    `createChatDashClient: ${name} ${is} conflicts with ${was} of another client of the scope ` +
+      '(coordinator, origin and apiKey): a scope has one rate and one circuit',
   );
 }
-
-const show = (numbers: object) =>
-  `{ ${Object.entries(numbers)
-    .map(([field, value]) => `${field}: ${String(value)}`)
-    .join(', ')} }`;

@@ -129,14 +129,14 @@ describe.each(engines)('the circuit on the %s coordinator', (_, make) => {
       createChatDashClient({ ...base, ...options });
     expect(second({ rateLimit: { perSecond: 2 } })).toThrow(ChatDashError);
     expect(second({ rateLimit: { perSecond: 2 } })).toThrow(
-      'createChatDashClient: rateLimit { perSecond: 2, burst: 1, adaptive: false } conflicts with ' +
-        '{ perSecond: 20, burst: 2, adaptive: false } of another client of the same scope',
+      'createChatDashClient: rateLimit {perSecond:2,burst:1,adaptive:false} conflicts with ' +
+        '{perSecond:20,burst:2,adaptive:false} of another client of the scope (coordinator, origin and apiKey)',
     );
     expect(second({ circuitBreaker: { failureThreshold: 2 } })).toThrow(
-      'createChatDashClient: circuitBreaker { failureThreshold: 2, openMs: 5000 } conflicts with ' +
-        '{ failureThreshold: 5, openMs: 5000 }',
+      'createChatDashClient: circuitBreaker {failureThreshold:2,openMs:5000} conflicts with ' +
+        '{failureThreshold:5,openMs:5000}',
     );
-    expect(second({ rateLimit: { perSecond: 20, adaptive: true } })).toThrow(/adaptive: true/);
+    expect(second({ rateLimit: { perSecond: 20, adaptive: true } })).toThrow(/adaptive:true/);
     let message = '';
     try {
       second({ rateLimit: { perSecond: 2 } })();

@@ -52,8 +52,8 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'pipeline',
-          include: ['test/pipeline/**/*.test.ts'],
+          name: 'tooling',
+          include: ['test/tooling/**/*.test.ts'],
           testTimeout: 60_000,
         },
       },

@@ -99,6 +99,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Each file starts its own Verdaccio (test/release/registry.ts) and builds in a copy
+          // of the checkout; a file's tests run in order on one registry.
+          name: 'release',
+          include: ['test/release/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          ...WAITING,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // Each file starts its own redis-server (test/helpers/redis.ts); a missing one fails.
           // The fleet tests run 4 processes each and measure rates and delays.
           name: 'redis',

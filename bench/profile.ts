@@ -12,7 +12,16 @@
  * requests/s as the median of per-round ratios against the first name.
  * bench/top-frames.mjs reads the profile.
  */
-import { median, measureConcurrent, openClients, startServer, type Call } from './clients.js';
+import {
+  KEY,
+  median,
+  measureConcurrent,
+  openClients,
+  params,
+  startServer,
+  type Call,
+} from './clients.js';
+import { duringMetrics, metricsRows } from './metrics.js';
 
 const names = process.argv.slice(2);
 if (names.length === 0) throw new Error('usage: bench/profile.ts <client name>...');
@@ -23,15 +32,28 @@ const CALLS = Number(process.env['PROFILE_CALLS'] ?? (single ? 30_000 : 4_000));
 // execArgv: [] so that --cpu-prof profiles this process only.
 const server = await startServer({ execArgv: [] });
 const { first, last, close } = await openClients(server.baseUrl);
-const clients: Record<string, Call> = { ...first, ...last };
+const clients: Record<string, Call> = {
+  ...first,
+  ...metricsRows(KEY, server.baseUrl, params),
+  ...last,
+};
 for (const name of names) if (!clients[name]) throw new Error(`no client ${JSON.stringify(name)}`);
 
-for (const name of names) await measureConcurrent(clients[name]!, 2_000); // warm-up
+/** Measures a row with what it needs registered (the metrics rows' meter provider). */
+async function measured(name: string, calls: number) {
+  const undo = duringMetrics(name);
+  try {
+    return await measureConcurrent(clients[name]!, calls);
+  } finally {
+    undo();
+  }
+}
+
+for (const name of names) await measured(name, 2_000); // warm-up
 const runs: Record<string, { rps: number; cpuUs: number }[]> = {};
 for (let round = 0; round < ROUNDS; round++) {
   const order = [...names].sort(() => Math.random() - 0.5);
-  for (const name of order)
-    (runs[name] ??= []).push(await measureConcurrent(clients[name]!, CALLS));
+  for (const name of order) (runs[name] ??= []).push(await measured(name, CALLS));
 }
 const base = runs[names[0]!]!;
 for (const name of names) {

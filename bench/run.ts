@@ -29,7 +29,8 @@ import {
   type Call,
 } from './clients.js';
 import { flowCost, flowRows } from './flow.js';
-import { during, observabilityCost, observabilityRows } from './observability.js';
+import { duringMetrics, metricsCost, metricsRows } from './metrics.js';
+import { during as duringTracing, observabilityCost, observabilityRows } from './observability.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 400);
@@ -42,9 +43,15 @@ const clients: Record<string, Call> = {
   ...first,
   ...observabilityRows(KEY, baseUrl, params),
   ...flowRows(KEY, baseUrl, params),
+  ...metricsRows(KEY, baseUrl, params),
   ...last,
 };
 const names = Object.keys(clients);
+/** What a row needs registered (a tracer or a meter provider) while it runs; returns the undo. */
+function during(name: string): () => void {
+  const undo = [duringTracing(name), duringMetrics(name)];
+  return () => undo.forEach((u) => u());
+}
 
 interface Run {
   p50: number;
@@ -146,6 +153,7 @@ console.log(
 console.log(`\n${bulkLine(bulkRuns)}`);
 console.log(`\n${await observabilityCost(runs, median)}`);
 console.log(`\n${await flowCost(runs, median)}`);
+console.log(`\n${await metricsCost(runs, median)}`);
 const machine = {
   date: new Date().toISOString(),
   node: process.version,

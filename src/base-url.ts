@@ -4,6 +4,7 @@
  * value came from there.
  */
 import { ChatDashError } from './errors.js';
+import { maskSecrets } from './rules.js';
 
 const WHERE = 'createChatDashClient: baseUrl';
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
@@ -27,15 +28,8 @@ export function checkBaseUrl(baseUrl: unknown, fromEnv: boolean): string {
   return url.href.replace(/\/+$/, '');
 }
 
-/**
- * The value as given, quoted and cut at 120 characters, with what may be a
- * secret masked: whatever sits before an `@` in the authority (a user and
- * password), and a query or fragment (tokens often travel there). Worked on
- * the string, not the parsed URL, so a value that does not parse is masked
- * too; any segment after a slash counts, which masks a path's `@` as well but
- * misses no spelling the URL parser accepts (tabs, backslashes, `https:u:p@h`).
- */
+/** The value as given, quoted and cut at 120 characters, with what may be a secret masked. */
 function quote(value: string): string {
-  const masked = value.replace(/(^|[/\\])[^/\\?#]*@/, '$1***@').replace(/([?#])[^]+$/, '$1***');
+  const masked = maskSecrets(value);
   return JSON.stringify(masked.length > 120 ? `${masked.slice(0, 120)}...` : masked);
 }

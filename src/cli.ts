@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { createChatDashClient } from './index.js';
 import { APIError, ChatDashError, ResponseValidationError } from './errors.js';
 import { checkParams } from './options.js';
+import { maskSecrets } from './rules.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: chatdash get-conversation <agentId> <conversationId> [options]
@@ -203,7 +204,9 @@ function integer(value: string | undefined, flag: string, min: number, max: numb
   if (value === undefined) return undefined;
   const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
   if (!(n >= min && n <= max)) {
-    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+    throw new UsageError(
+      `${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(maskSecrets(value))}`,
+    );
   }
   return n;
 }

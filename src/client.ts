@@ -9,6 +9,7 @@ import { ENDPOINT } from './endpoint.js';
 import { OPEN_SCOPE, type Scope } from './coordination/coordinator.js';
 import { MemoryCoordinator } from './coordination/memory.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
+import { hideKey } from './rules.js';
 import {
   newCall,
   run,
@@ -31,7 +32,9 @@ import { observe } from './telemetry/attempt.js';
 import { Log } from './telemetry/log.js';
 import { Redactor } from './telemetry/redact.js';
 import { requestId } from './telemetry/request-id.js';
-import { loadTracing, startCall } from './telemetry/tracing.js';
+import { ClientMetrics } from './telemetry/metrics.js';
+import { loadOpenTelemetry } from './telemetry/otel.js';
+import { startCall } from './telemetry/tracing.js';
 import type {
   BulkOptions,
   BulkResult,
@@ -116,6 +119,9 @@ class ChatDashClientImpl implements ChatDashClient {
       onValidationIssue: settings.onValidationIssue,
       middleware: settings.middleware,
       tracing: settings.tracing,
+      metrics: settings.metrics
+        ? new ClientMetrics(settings.baseUrl, scope, settings.apiKey)
+        : undefined,
     };
     considerNodeFetch(settings.fetch);
     this.#steps = steps(settings);
@@ -123,7 +129,7 @@ class ChatDashClientImpl implements ChatDashClient {
     this.baseUrl = settings.baseUrl;
     this.timeoutMs = settings.timeoutMs;
     this.maxRetries = settings.maxRetries;
-    if (settings.tracing) void loadTracing();
+    if (settings.tracing || settings.metrics) void loadOpenTelemetry();
     // Bound, so `const { getConversation } = client` works.
     this.getConversation = this.getConversation.bind(this);
     this.getConversationWithResponse = this.getConversationWithResponse.bind(this);
@@ -157,7 +163,13 @@ class ChatDashClientImpl implements ChatDashClient {
       options,
       (item, callOptions) =>
         this.#call(item, callOptions, 'getConversations').then((outcome) => outcome.data),
-      (callOptions) => void checkRequestOptions(callOptions, this.#settings, 'getConversations'),
+      (callOptions) => {
+        try {
+          checkRequestOptions(callOptions, this.#settings, 'getConversations');
+        } catch (error) {
+          throw hideKey(error, this.#settings.apiKey);
+        }
+      },
     );
   }
 
@@ -181,7 +193,7 @@ class ChatDashClientImpl implements ChatDashClient {
       });
       call = newCall(url, checked, settings, this.#context);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(hideKey(error, this.#settings.apiKey));
     }
     if (!this.#dedupe) return this.#run(call);
     const { signal, ...shared } = call.settings;
@@ -202,16 +214,21 @@ class ChatDashClientImpl implements ChatDashClient {
   async #run(call: Call): Promise<Outcome> {
     // The first calls of a process can start before the API has loaded: wait for it
     // then, or they would make no span and send no traceparent. Once loaded, nothing to wait for.
-    const loading = this.#context.tracing ? loadTracing() : undefined;
+    const { tracing, metrics } = this.#context;
+    const loading = tracing || metrics ? loadOpenTelemetry() : undefined;
     if (loading) await loading;
     startDeadline(call);
-    call.span = this.#context.tracing ? startCall(call.url) : undefined;
+    call.span = tracing ? startCall(call.url) : undefined;
+    call.metrics = metrics?.forCall();
+    const started = call.metrics ? performance.now() : 0;
     try {
       const outcome = await run(this.#steps, call, exchange);
       call.span?.end(undefined);
+      call.metrics?.call(performance.now() - started, undefined);
       return outcome;
     } catch (error) {
       call.span?.end(error as Error);
+      call.metrics?.call(performance.now() - started, error as Error);
       throw error;
     }
   }

@@ -7,7 +7,7 @@ import { checkBaseUrl } from './base-url.js';
 import { DEFAULT_RETRY_BUDGET, type BudgetNumbers } from './coordination/budget.js';
 import type { BreakerNumbers, CoordinatorEngine, RateNumbers } from './coordination/coordinator.js';
 import { checkBreaker, checkCoordinator, checkRateLimit } from './coordination/options.js';
-import { describe, dropUndefined, fail, integer, isObject, known } from './rules.js';
+import { describe, dropUndefined, fail, hideKey, integer, isObject, known } from './rules.js';
 import type {
   ChatDashClientOptions,
   Middleware,
@@ -36,6 +36,7 @@ export interface Resolved {
   logLevel: LogLevel;
   logger: Logger;
   tracing: boolean;
+  metrics: boolean;
   retryBudget: BudgetNumbers | false;
   dedupe: boolean;
   coordinator: CoordinatorEngine | undefined;
@@ -57,6 +58,14 @@ const LOG_LEVELS: readonly LogLevel[] = ['off', 'error', 'warn', 'info', 'debug'
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout treats anything larger as 1 ms
 
 export function resolveOptions(options: ChatDashClientOptions): Resolved {
+  try {
+    return resolve(options);
+  } catch (error) {
+    throw hideKey(error, (isObject(options) && options.apiKey) || env('CHATDASH_API_KEY'));
+  }
+}
+
+function resolve(options: ChatDashClientOptions): Resolved {
   const where = 'createChatDashClient';
   if (!isObject(options)) fail(`${where}: options must be an object, got ${describe(options)}`);
   known(options, CLIENT_OPTIONS, where);
@@ -74,6 +83,7 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     logLevel = (env('CHATDASH_LOG') as LogLevel | undefined) ?? 'warn',
     logger = console,
     tracing = true,
+    metrics = true,
     retryBudget = {},
     dedupe = false,
     coordinator,
@@ -119,6 +129,7 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     fail(`${where}: logger must have error, warn, info and debug methods`);
   for (const [name, value] of [
     ['tracing', tracing],
+    ['metrics', metrics],
     ['dedupe', dedupe],
   ] as const)
     if (typeof value !== 'boolean')
@@ -143,6 +154,7 @@ export function resolveOptions(options: ChatDashClientOptions): Resolved {
     logLevel,
     logger,
     tracing,
+    metrics,
     retryBudget: checkBudget(retryBudget, where),
     dedupe,
     coordinator: checkCoordinator(coordinator, where),
@@ -311,6 +323,7 @@ const CLIENT_OPTIONS = [
   'logLevel',
   'logger',
   'tracing',
+  'metrics',
   'retryBudget',
   'dedupe',
   'coordinator',

@@ -185,6 +185,14 @@ export interface ChatDashClientOptions {
    */
   tracing?: boolean | undefined;
   /**
+   * `false` records no OpenTelemetry metric. Metrics are recorded only when
+   * `@opentelemetry/api` is installed and a `MeterProvider` is registered, through
+   * the meter `chatdash-client`: attempt, call and wait durations, retries, and
+   * per-scope gauges (circuit, pause, rate, retry budget, Redis sharing).
+   * @default true
+   */
+  metrics?: boolean | undefined;
+  /**
    * The retry token bucket shared by every call on this client, or `false`
    * for unlimited retries.
    * @default { capacity: 500, retryCost: 5, timeoutCost: 10 }

@@ -9,7 +9,10 @@
  * same coordinator with the same origin and key share one scope.
  */
 import type { BudgetNumbers } from './budget.js';
+import type { ScopeState } from '../telemetry/metrics.js';
 import type { Coordinator } from '../types.js';
+
+export type { ScopeState };
 
 /** `rateLimit`, filled in. */
 export interface RateNumbers {
@@ -80,6 +83,8 @@ export interface Scope {
   admit(): Admission | Promise<Admission>;
   /** How an admitted attempt ended; `probe` as `admit` said. */
   report(result: AttemptResult, probe: boolean): void;
+  /** The state for metrics; undefined once the coordinator is closed. */
+  state?(): ScopeState | undefined;
 }
 
 /** Clients call this through a global symbol, so a coordinator made by the ESM copy of the package serves a client of the CJS copy. */

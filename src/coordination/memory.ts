@@ -13,6 +13,7 @@ import {
   type CoordinatorEngine,
   type Scope,
   type ScopeConfig,
+  type ScopeState,
 } from './coordinator.js';
 import { RateLimitGate } from './pause-gate.js';
 import { SendRate } from './rate.js';
@@ -41,6 +42,8 @@ export class MemoryCoordinator implements CoordinatorEngine {
   }
 
   close(): Promise<void> {
+    for (const byKey of this.#scopes.values())
+      for (const scope of byKey.values()) scope.closed = true;
     return Promise.resolve();
   }
 }
@@ -56,6 +59,8 @@ export class MemoryScope {
   rate: SendRate | undefined;
   breaker: Breaker | undefined;
   readonly clock: Clock;
+  /** Its coordinator was closed: its metrics stop. */
+  closed = false;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -115,6 +120,19 @@ export class LocalScope implements Scope {
 
   admit(): Admission {
     return this.#config.circuitBreaker ? this.#state.breaker!.admit(this.#state.clock()) : CLOSED;
+  }
+
+  state(): ScopeState | undefined {
+    const state = this.#state;
+    if (state.closed) return undefined;
+    const now = state.clock();
+    return {
+      circuitOpen: state.breaker?.isOpen ?? false,
+      pausedMs: state.gate.remaining(now),
+      rate: this.#config.rateLimit ? state.rate!.rateAt(now) : undefined,
+      budget: this.#config.budget ? state.budget!.tokens : undefined,
+      shared: undefined,
+    };
   }
 
   report(result: AttemptResult, probe: boolean): void {

@@ -38,6 +38,14 @@ export class SendRate {
     return this.#rate;
   }
 
+  /** The rate at `now`, with the climb since the last halving, changing nothing (for metrics). */
+  rateAt(now: number): number {
+    if (!this.#numbers.adaptive || this.#rate >= this.#numbers.perSecond) return this.#rate;
+    const seconds = Math.max(0, Math.floor((now - this.#lastRaised) / ADAPTIVE_WINDOW_MS));
+    const step = this.#numbers.perSecond / ADAPTIVE_STEPS;
+    return Math.min(this.#numbers.perSecond, this.#rate + seconds * step);
+  }
+
   /** Reserves `count` consecutive slots; the wait (ms) until the first of them. */
   take(now: number, count = 1): number {
     this.#climb(now);

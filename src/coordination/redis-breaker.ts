@@ -40,6 +40,11 @@ export class SharedBreaker {
     this.#openMs = Math.min(numbers.openMs, MAX_TTL_MS);
   }
 
+  /** Open as the fleet last said (while sharing is up). */
+  get isOpen(): boolean {
+    return this.#open;
+  }
+
   admit(): Admission | Promise<Admission> {
     const { link, keys, clock } = this.#scope;
     if (!link.up) return this.#fallback.admit();

@@ -90,6 +90,10 @@ export class RedisLink {
     return this.#health === 'up';
   }
 
+  get closed(): boolean {
+    return this.#health === 'closed';
+  }
+
   /** The first client's log: where the lost/back lines go. */
   useLog(log: ScopeLog): void {
     this.#log ??= log;

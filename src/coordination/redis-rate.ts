@@ -44,6 +44,12 @@ export class SharedRate {
     this.#rate = numbers.perSecond;
   }
 
+  /** The scope's rate as last seen; this process's share while Redis is away (for metrics). */
+  current(): number {
+    if (this.#scope.link.up) return this.#rate;
+    return this.#fallback?.rateAt(this.#scope.clock()) ?? this.#rate / this.#processes;
+  }
+
   /** Milliseconds until this attempt's slot. */
   take(): number | Promise<number> {
     if (!this.#scope.link.up) return this.#local();

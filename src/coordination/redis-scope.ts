@@ -10,7 +10,14 @@
  * decision falls back to while Redis is away.
  */
 import type { Clock } from './clock.js';
-import type { Admission, AttemptResult, Scope, ScopeConfig, ScopeLog } from './coordinator.js';
+import type {
+  Admission,
+  AttemptResult,
+  Scope,
+  ScopeConfig,
+  ScopeLog,
+  ScopeState,
+} from './coordinator.js';
 import type { BudgetNumbers } from './budget.js';
 import { MemoryScope, type LocalScope } from './memory.js';
 import { SharedBreaker } from './redis-breaker.js';
@@ -206,5 +213,19 @@ class RedisScope implements Scope {
 
   report(result: AttemptResult, probe: boolean): void {
     if (this.#config.circuitBreaker) this.#shared.breaker!.report(result, probe);
+  }
+
+  /** What the fleet shares, as this process mirrors it; its own state while Redis is away. */
+  state(): ScopeState | undefined {
+    const { link, breaker, rate } = this.#shared;
+    const local = this.#local.state();
+    if (link.closed || !local) return undefined;
+    const { rateLimit, circuitBreaker } = this.#config;
+    return {
+      ...local,
+      circuitOpen: link.up && circuitBreaker && breaker ? breaker.isOpen : local.circuitOpen,
+      rate: rateLimit && rate ? rate.current() : undefined,
+      shared: link.up,
+    };
   }
 }

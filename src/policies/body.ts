@@ -18,15 +18,22 @@ export interface Body {
 /**
  * Reads at most `limit` decoded bytes. With `refuse`, a declared plain
  * `Content-Length` over the limit is refused before reading anything;
- * without, the first `limit` bytes are kept.
+ * without, the first `limit` bytes are kept. `fromTransport`: the response
+ * came from the transport, which holds a body to its `Content-Length`; a
+ * `Response` a middleware made can declare any length over any body.
  */
-export async function readBody(response: Response, limit: number, refuse: boolean): Promise<Body> {
+export async function readBody(
+  response: Response,
+  limit: number,
+  refuse: boolean,
+  fromTransport = true,
+): Promise<Body> {
   const length = declaredLength(response);
   // Fast path: a plain body of known, acceptable size. The transport fails a body
   // longer than its Content-Length, so text() cannot read past the limit.
-  if (length !== undefined && length <= limit)
+  if (fromTransport && length !== undefined && length <= limit)
     return { text: await response.text(), overLimit: false };
-  if (length !== undefined && refuse) {
+  if (length !== undefined && length > limit && refuse) {
     cancel(response);
     return { text: '', overLimit: true };
   }

@@ -19,13 +19,15 @@ import { DispatcherAbort, probeFor, takesDispatcherAbort } from '../transports/n
 export async function exchange(call: Call): Promise<Outcome> {
   let response: Response;
   let body: Body;
+  const via = call.client.middleware.length === 0 ? undefined : new Via();
   try {
-    response =
-      call.client.middleware.length === 0 ? await send(call, call.url) : await viaMiddleware(call);
+    response = via ? await viaMiddleware(call, via) : await send(call, call.url);
+    // A response a middleware made is read as untrusted: its Content-Length binds nothing.
+    const fromTransport = via === undefined || response === via.sent;
     const ok = response.status >= 200 && response.status < 300;
     body = ok
-      ? await readBody(response, call.settings.maxResponseBytes, true)
-      : await readBody(response, ERROR_BODY_LIMIT, false);
+      ? await readBody(response, call.settings.maxResponseBytes, true, fromTransport)
+      : await readBody(response, ERROR_BODY_LIMIT, false, fromTransport);
   } catch (cause) {
     if (isFinal(cause)) throw cause;
     throw new APIConnectionError(
@@ -36,6 +38,8 @@ export async function exchange(call: Call): Promise<Outcome> {
         cause: call.client.redactor.error(cause),
       },
     );
+  } finally {
+    via?.unlink();
   }
   return settle(call, response, body);
 }
@@ -107,7 +111,7 @@ const OPTIONS = Object.freeze({
  * `onResponse` in reverse. A `Request` object is built only here, so a client
  * without middleware pays nothing for it.
  */
-async function viaMiddleware(call: Call): Promise<Response> {
+async function viaMiddleware(call: Call, via: Via): Promise<Response> {
   const { client, params } = call;
   const { isPlatformId, agentId, conversationId } = params;
   let request = new Request(call.url, {
@@ -141,11 +145,11 @@ async function viaMiddleware(call: Call): Promise<Response> {
   }
   let response: Response | undefined;
   try {
-    response = await send(
+    response = via.sent = await send(
       call,
       request.url,
       Object.fromEntries(request.headers),
-      request.signal,
+      via.join(call.attemptSignal, request.signal),
       request.method,
     );
   } catch (error) {
@@ -182,6 +186,38 @@ async function viaMiddleware(call: Call): Promise<Response> {
       throw own.error(call, 'onResponse', new TypeError('must return a Response or nothing'));
   }
   return response;
+}
+
+/**
+ * One attempt through middleware: the response the transport gave (any other
+ * is a middleware's own), and the signal the request goes out with. A rebuilt
+ * `Request` (`new Request(url, init)`) has its own signal, which the attempt's
+ * timeout and abort do not reach: the request is sent with both joined, so
+ * either closes the socket. The listeners go when the attempt's body is read.
+ */
+class Via {
+  sent: Response | undefined = undefined;
+  #unlink: (() => void) | undefined = undefined;
+
+  join(attempt: AbortSignal | undefined, own: AbortSignal): AbortSignal {
+    if (!attempt || own === attempt || attempt.aborted) return attempt ?? own;
+    if (own.aborted) return own;
+    const joined = new AbortController();
+    const onAttempt = () => joined.abort(attempt.reason);
+    const onOwn = () => joined.abort(own.reason);
+    attempt.addEventListener('abort', onAttempt);
+    own.addEventListener('abort', onOwn);
+    this.#unlink = () => {
+      attempt.removeEventListener('abort', onAttempt);
+      own.removeEventListener('abort', onOwn);
+    };
+    return joined.signal;
+  }
+
+  unlink(): void {
+    this.#unlink?.();
+    this.#unlink = undefined;
+  }
 }
 
 /**

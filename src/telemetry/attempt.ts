@@ -1,8 +1,9 @@
 /**
  * What one attempt leaves behind, as a step: its record in `attempts`, its
  * CLIENT span (which also writes `traceparent` into the attempt's headers),
- * and its `debug` line. Wraps the timeout and the transport, so the duration
- * runs from sending to the last byte of the body (or the failure).
+ * its metrics (and those of the wait before it) and its `debug` line. Wraps
+ * the timeout and the transport, so the duration runs from sending to the
+ * last byte of the body (or the failure).
  */
 import { APIError, ResponseValidationError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
@@ -15,6 +16,8 @@ export const observe: Step = (call, next) => {
   const headers = { ...call.client.headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
   call.headers = headers;
   const span = call.span?.attempt(call.n, headers);
+  const { metrics } = call;
+  metrics?.sending(call.attempts.at(-1), call.heldMs, call.heldSource);
   const entry: Attempt = { attempt: call.n, durationMs: 0 };
   // Attempt 1 held by a pause or a throttle carries the wait before it (there is no record before it).
   if (call.attempts.length === 0 && call.heldSource !== undefined)
@@ -23,9 +26,11 @@ export const observe: Step = (call, next) => {
   return next().then(
     (outcome) => {
       entry.status = outcome.response.status;
-      entry.durationMs = round(performance.now() - started);
+      const ms = performance.now() - started;
+      entry.durationMs = round(ms);
       call.attempts.push(entry);
       span?.end(entry.status, undefined);
+      metrics?.attempt(ms, entry.status, undefined);
       if (call.client.log.debugOn) logAttempt(call, entry, headers, outcome.response.headers);
       return outcome;
     },
@@ -33,9 +38,13 @@ export const observe: Step = (call, next) => {
       const answered = error instanceof APIError || error instanceof ResponseValidationError;
       if (answered) entry.status = error.status;
       else entry.error = error.name;
-      entry.durationMs = round(performance.now() - started);
+      const ms = performance.now() - started;
+      entry.durationMs = round(ms);
       call.attempts.push(entry);
-      span?.end(entry.status, error instanceof APIError ? String(error.status) : error.name);
+      // As on the span: the status for an error answer, the class name when none came.
+      const errorType = error instanceof APIError ? String(error.status) : error.name;
+      span?.end(entry.status, errorType);
+      metrics?.attempt(ms, entry.status, errorType);
       if (call.client.log.debugOn)
         logAttempt(call, entry, headers, answered ? error.headers : undefined);
       throw error;

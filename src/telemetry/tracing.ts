@@ -2,40 +2,22 @@
  * OpenTelemetry spans, following the stable HTTP client semantic conventions:
  * one INTERNAL span per call, one CLIENT span per attempt, and the active
  * context's `traceparent` on each request. `@opentelemetry/api` is an optional
- * peer dependency, loaded here and nowhere else, only by a client with
- * `tracing` on; without it nothing is loaded and nothing costs.
+ * peer dependency, loaded by `otel.ts`; without it, or with `tracing` off,
+ * no span is made and nothing costs.
  */
 import { VERSION } from '../version.js';
 
 import { ENDPOINT } from '../endpoint.js';
-import type * as OpenTelemetry from '@opentelemetry/api';
 import type { Context, Span } from '@opentelemetry/api';
-
-type Api = typeof OpenTelemetry;
+import { loadOpenTelemetry, openTelemetry } from './otel.js';
 
 // SpanKind and SpanStatusCode values, so that no enum is read from a module that may be absent.
 const INTERNAL = 0;
 const CLIENT = 2;
 const ERROR = 2;
 
-/** `null`: looked for and not installed. */
-let api: Api | null | undefined;
-let loading: Promise<unknown> | undefined;
-
 /** Starts loading the API once per process; resolves at once when already tried. */
-export function loadTracing(): Promise<unknown> | undefined {
-  if (api !== undefined) return undefined;
-  return (loading ??= import('@opentelemetry/api').then(
-    (module: unknown) => {
-      // A CommonJS build of the API can arrive as `default` through import().
-      const found = module as Partial<Api> & { default?: Partial<Api> };
-      api = (found.trace ? found : found.default?.trace ? found.default : null) as Api | null;
-    },
-    () => {
-      api = null;
-    },
-  ));
-}
+export const loadTracing = loadOpenTelemetry;
 
 export interface AttemptSpan {
   end(status: number | undefined, errorType: string | undefined): void;
@@ -49,6 +31,7 @@ export interface CallSpan {
 
 /** The call's INTERNAL span, a child of the caller's active span; `undefined` without the API. */
 export function startCall(url: string): CallSpan | undefined {
+  const api = openTelemetry();
   if (!api) return undefined;
   const { trace, context, propagation } = api;
   // Note: asked for on every call, not cached: a ProxyTracer keeps the first real

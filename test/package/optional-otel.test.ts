@@ -1,8 +1,9 @@
 /**
  * `@opentelemetry/api` is an optional peer dependency (a service without
- * tracing must not pay for it):
+ * tracing or metrics must not pay for it):
  * the packed package, in a fresh consumer, works without it and loads nothing
- * of it, and with it installed loads it lazily, in ESM and in CommonJS. A
+ * of it, and with it installed loads it lazily, in ESM and in CommonJS, for
+ * tracing and for metrics (and not at all with both off). A
  * loader hook (`module.register`) records every module resolution, including
  * those that fail, with the module that asked.
  */
@@ -124,36 +125,68 @@ const { makeConversation, startMockChatDash } = require('chatdash-client/testing
   );
 });
 
+describe('without @opentelemetry/api, and tracing and metrics both off', () => {
+  it('does not even look for it', async () => {
+    const { id, resolutions } = (await consumer(
+      'both-off.mjs',
+      `import { createChatDashClient } from 'chatdash-client';
+import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
+const mock = await startMockChatDash({ conversations: [makeConversation()] });
+const client = createChatDashClient({ apiKey: 'ck_off', baseUrl: mock.baseUrl, tracing: false, metrics: false });
+const conversation = await client.getConversation({ agentId: 'agent_0001', conversationId: 'conv_0001' });
+await mock.close();
+await globalThis.settled();
+console.log(JSON.stringify({ id: conversation._id, resolutions: globalThis.resolutions }));`,
+    )) as { id: string; resolutions: Resolution[] };
+    expect(id).toBe('conv_0001');
+    expect(resolutions.filter((r) => r.specifier.startsWith('@opentelemetry/'))).toEqual([]);
+  });
+});
+
 describe('with @opentelemetry/api installed', () => {
   beforeAll(async () => {
     await mkdir(join(root, 'node_modules/@opentelemetry'), { recursive: true });
-    for (const name of ['api', 'sdk-trace-base']) {
+    for (const name of ['api', 'sdk-trace-base', 'sdk-metrics']) {
       const from = join('node_modules/@opentelemetry', name);
       await symlink(join(repo, from), join(root, from), 'dir');
     }
   });
 
-  // A client with tracing off never asks for the API; one with tracing on loads it and makes spans.
+  // A client with tracing and metrics off never asks for the API; one with metrics on loads it
+  // and records; one with tracing on makes spans.
   const calls = `
 const exporter = new InMemorySpanExporter();
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+class Reader extends MetricReader {
+  onForceFlush() { return Promise.resolve(); }
+  onShutdown() { return Promise.resolve(); }
+}
+const reader = new Reader();
+metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
 const mock = await startMockChatDash({ conversations: [makeConversation()] });
 const params = { agentId: 'agent_0001', conversationId: 'conv_0001' };
-await createChatDashClient({ apiKey: 'ck_otel', baseUrl: mock.baseUrl, tracing: false }).getConversation(params);
+await createChatDashClient({ apiKey: 'ck_otel', baseUrl: mock.baseUrl, tracing: false, metrics: false }).getConversation(params);
 await globalThis.settled();
 const beforeTracing = globalThis.resolutions.slice();
+const recordedBefore = (await reader.collect()).resourceMetrics.scopeMetrics.length;
+await createChatDashClient({ apiKey: 'ck_otel', baseUrl: mock.baseUrl, tracing: false }).getConversation(params);
+const spansBefore = exporter.getFinishedSpans().length;
 await createChatDashClient({ apiKey: 'ck_otel', baseUrl: mock.baseUrl }).getConversation(params);
 await mock.close();
 await globalThis.settled();
 const spans = exporter.getFinishedSpans().map((s) => s.name);
-console.log(JSON.stringify({ beforeTracing, after: globalThis.resolutions, spans }));`;
+const { resourceMetrics } = await reader.collect();
+const recorded = resourceMetrics.scopeMetrics.flatMap((s) =>
+  s.metrics.map((m) => s.scope.name + ' ' + m.descriptor.name + ' ' + m.dataPoints.length));
+console.log(JSON.stringify({ beforeTracing, after: globalThis.resolutions, spans, spansBefore, recordedBefore, recorded }));`;
 
   it.each([
     [
       'ESM',
       'otel.mjs',
-      `import { trace } from '@opentelemetry/api';
+      `import { metrics, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createChatDashClient } from 'chatdash-client';
 import { makeConversation, startMockChatDash } from 'chatdash-client/testing';
 ${calls}`,
@@ -161,20 +194,34 @@ ${calls}`,
     [
       'CommonJS',
       'otel.cjs',
-      `const { trace } = require('@opentelemetry/api');
+      `const { metrics, trace } = require('@opentelemetry/api');
 const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
 const { createChatDashClient } = require('chatdash-client');
 const { makeConversation, startMockChatDash } = require('chatdash-client/testing');
 (async () => {${calls}})();`,
     ],
   ])(
-    'loads it in %s only for a client with tracing on, and makes its spans',
+    'loads it in %s only for a client with tracing or metrics on, records metrics and makes spans',
     async (_, file, code) => {
-      const { beforeTracing, after, spans } = (await consumer(file, code)) as {
-        beforeTracing: Resolution[];
-        after: Resolution[];
-        spans: string[];
-      };
+      const { beforeTracing, after, spans, spansBefore, recordedBefore, recorded } =
+        (await consumer(file, code)) as {
+          beforeTracing: Resolution[];
+          after: Resolution[];
+          spans: string[];
+          spansBefore: number;
+          recordedBefore: number;
+          recorded: string[];
+        };
+      expect(recordedBefore).toBe(0);
+      expect(spansBefore).toBe(0); // the metrics-only client made no span
+      // Both clients with metrics on recorded into the same series (one attribute set each).
+      expect(recorded).toEqual(
+        expect.arrayContaining([
+          'chatdash-client http.client.request.duration 1',
+          'chatdash-client chatdash.client.call.duration 1',
+        ]),
+      );
       expect(beforeTracing.filter(fromPackage).map((r) => r.specifier)).not.toContain(
         '@opentelemetry/api',
       );

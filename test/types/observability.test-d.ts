@@ -49,5 +49,6 @@ describe('the observability types: log levels, logger, attempts, validation repo
       boolean | 'report' | undefined
     >();
     expectTypeOf<ChatDashClientOptions['tracing']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<ChatDashClientOptions['metrics']>().toEqualTypeOf<boolean | undefined>();
   });
 });

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { inspect } from 'node:util';
 import type { Middleware } from 'openapi-fetch';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -172,7 +173,15 @@ describe('middleware in the exchange', () => {
   });
 
   it('sends a Request an onRequest returns as fetch(url, init) with its method, headers and signal', async () => {
-    const { fetch, calls } = fakeFetch(() => json(200, conversation));
+    const controller = new AbortController();
+    let abortedInFlight: boolean | undefined;
+    // The attempt's timeout fires while the request is in flight: what the transport was given aborts.
+    const { fetch, calls } = fakeFetch(() => {
+      const signal = fetch.mock.calls[0]?.[1]?.signal;
+      controller.abort();
+      abortedInFlight = signal?.aborted;
+      return json(200, conversation);
+    });
     const { call } = makeCall({
       fetch,
       middleware: [
@@ -190,7 +199,6 @@ describe('middleware in the exchange', () => {
       ],
       params: { agentId: 'agent_1', conversationId: 'conv_1', isPlatformId: true },
     });
-    const controller = new AbortController();
     call.attemptSignal = controller.signal;
     await exchange(call);
     expect(calls[0]?.url).toBe(`${call.url}&via=middleware`);
@@ -199,8 +207,44 @@ describe('middleware in the exchange', () => {
     const init = fetch.mock.calls[0]?.[1];
     expect(init?.method).toBe('HEAD');
     expect(init?.redirect).toBe('manual');
-    controller.abort();
-    expect(init?.signal?.aborted).toBe(true); // the attempt's timeout still reaches the transport
+    expect(abortedInFlight).toBe(true);
+  });
+
+  it("joins the attempt's abort to a rebuilt Request's own signal, and lets go of both after the attempt", async () => {
+    const attempt = new AbortController();
+    const app = new AbortController(); // a long-lived signal of the app's, on every rebuilt Request
+    let abortedInFlight: boolean | undefined;
+    const { fetch } = fakeFetch(() => {
+      const signal = fetch.mock.calls.at(-1)?.[1]?.signal;
+      if (fetch.mock.calls.length === 1) attempt.abort();
+      abortedInFlight = signal?.aborted;
+      return json(200, conversation);
+    });
+    // Listeners before the client adds its own (a Request follows its signal with one).
+    let appListeners = 0;
+    let attemptListeners = 0;
+    const middleware: Middleware[] = [
+      {
+        onRequest: ({ request }) => {
+          const rebuilt = new Request(request.url, { signal: app.signal });
+          appListeners = getEventListeners(app.signal, 'abort').length;
+          attemptListeners = getEventListeners(call.attemptSignal!, 'abort').length;
+          return rebuilt;
+        },
+      },
+    ];
+    const { call } = makeCall({ fetch, middleware });
+    call.attemptSignal = attempt.signal;
+    await exchange(call);
+    expect(abortedInFlight).toBe(true); // the attempt's abort reached the transport
+    for (let i = 0; i < 3; i++) {
+      call.attemptSignal = new AbortController().signal;
+      await exchange(call);
+      expect(abortedInFlight).toBe(false);
+      // The client's listener on the app's signal is gone once the attempt is over.
+      expect(getEventListeners(app.signal, 'abort')).toHaveLength(appListeners);
+      expect(getEventListeners(call.attemptSignal, 'abort')).toHaveLength(attemptListeners);
+    }
   });
 
   it('gives middleware what openapi-fetch gives it: the request, schema path, params, id and options', async () => {

@@ -1,0 +1,119 @@
+/**
+ * The metrics rows for `npm run bench`: what recording OpenTelemetry metrics
+ * costs a call. Like observability.ts, run.ts spreads `metricsRows` into its
+ * clients and runs `duringMetrics(name)` around each measurement.
+ *
+ * - metrics: false: logging off, `tracing: false`, `metrics: false` (the baseline);
+ * - API, no meter provider: the same with `metrics` on (the default), the API
+ *   installed and no provider registered (a service that has not set up metrics);
+ * - SDK meter provider: the same, with `@opentelemetry/sdk-metrics`' MeterProvider
+ *   registered, its periodic reader exporting every second to an exporter that
+ *   drops what it gets. Registration is process-wide, so it holds only while
+ *   its own row runs.
+ *
+ * `node --import tsx bench/profile.ts` runs these rows alone (they are named there too).
+ */
+import { metrics } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { OPEN_SCOPE } from '../src/coordination/coordinator.js';
+import { MemoryCoordinator } from '../src/coordination/memory.js';
+import { createChatDashClient } from '../src/index.js';
+import { ClientMetrics } from '../src/telemetry/metrics.js';
+import { loadOpenTelemetry } from '../src/telemetry/otel.js';
+
+export const METRICS_OFF = 'chatdash-client, metrics: false';
+export const METRICS_NO_PROVIDER = 'chatdash-client, metrics, API but no meter provider';
+export const METRICS_SDK = 'chatdash-client, metrics into an SDK meter provider';
+
+export function metricsRows(
+  apiKey: string,
+  baseUrl: string,
+  params: { agentId: string; conversationId: string },
+): Record<string, () => Promise<unknown>> {
+  const base = { apiKey, baseUrl, logLevel: 'off', tracing: false } as const;
+  const off = createChatDashClient({ ...base, metrics: false });
+  const noProvider = createChatDashClient({ ...base, metrics: true });
+  const sdk = createChatDashClient({ ...base, metrics: true });
+  return {
+    [METRICS_OFF]: () => off.getConversation(params),
+    [METRICS_NO_PROVIDER]: () => noProvider.getConversation(params),
+    [METRICS_SDK]: () => sdk.getConversation(params),
+  };
+}
+
+const provider = new MeterProvider({
+  readers: [
+    new PeriodicExportingMetricReader({
+      exporter: {
+        export: (_metrics, done) => done({ code: ExportResultCode.SUCCESS }),
+        forceFlush: () => Promise.resolve(),
+        shutdown: () => Promise.resolve(),
+        selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
+      },
+      exportIntervalMillis: 1_000,
+    }),
+  ],
+});
+
+/** Registers the SDK provider for as long as its row runs; returns the undo. */
+export function duringMetrics(name: string): () => void {
+  if (name !== METRICS_SDK) return () => {};
+  metrics.setGlobalMeterProvider(provider);
+  return () => metrics.disable();
+}
+
+/**
+ * The extra CPU per request of each metrics row over `metrics: false` (the
+ * median of per-round ratios), then what the client itself does per call for
+ * metrics, timed on its own (whole rounds on a shared machine differ by more).
+ */
+export async function metricsCost(
+  runs: Record<string, { cpuUs: number }[]>,
+  median: (values: number[]) => number,
+): Promise<string> {
+  const base = runs[METRICS_OFF] ?? [];
+  const lines = [METRICS_NO_PROVIDER, METRICS_SDK].map((name) => {
+    const ratio = median((runs[name] ?? []).map((r, i) => r.cpuUs / base[i]!.cpuUs));
+    return `- ${name}: ${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} % CPU per request vs "${METRICS_OFF}" (at most +10 % with the SDK)`;
+  });
+  return [...lines, ...(await metricsPaths())].join('\n');
+}
+
+/** CPU µs per call of the metrics path alone: without a provider, and recording into the SDK. */
+export async function metricsPaths(calls = 200_000): Promise<string[]> {
+  await loadOpenTelemetry();
+  const opened = new MemoryCoordinator(() => performance.now())[OPEN_SCOPE](
+    'http://127.0.0.1:1',
+    'bench-key',
+    { budget: false, rateLimit: false, circuitBreaker: false, log: { warn() {}, info() {} } },
+  );
+  const client = new ClientMetrics('http://127.0.0.1:1', opened, 'bench-key');
+  const time = () => {
+    const run = () => {
+      for (let i = 0; i < calls; i++) {
+        const call = client.forCall();
+        call?.sending(undefined, 0, undefined);
+        call?.attempt(0.2, 200, undefined);
+        call?.call(0.25, undefined);
+      }
+    };
+    run(); // warm-up
+    const cpu = process.cpuUsage();
+    run();
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / calls;
+  };
+  const none = time();
+  const undo = duringMetrics(METRICS_SDK);
+  const sdk = time();
+  undo();
+  return [
+    `- the metrics path alone, API loaded, no meter provider: ${none.toFixed(3)} µs per call`,
+    `- the metrics path alone, recording one attempt and one call into the SDK: ${sdk.toFixed(2)} µs per call`,
+  ];
+}

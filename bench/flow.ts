@@ -11,7 +11,7 @@ import { monotonic } from '../src/coordination/clock.js';
 import { createChatDashClient } from '../src/index.js';
 import type { Call, Outcome } from '../src/pipeline.js';
 import { breaker } from '../src/policies/breaker.js';
-import { throttle } from '../src/policies/throttle.js';
+import { rateLimit as rateLimitStep } from '../src/policies/rate-limit.js';
 
 export const BASELINE = 'chatdash-client';
 export const RATE_LIMIT = 'chatdash-client + rateLimit, never waiting';
@@ -55,13 +55,13 @@ export async function flowCost(
   const baseUs = median(base.map((r) => r.cpuUs));
   const stepsUs = await stepsAloneUs();
   lines.push(
-    `- the throttle and breaker steps alone (a free slot, a closed circuit): ` +
+    `- the rateLimit and breaker steps alone (a free slot, a closed circuit): ` +
       `${stepsUs.toFixed(2)} µs per attempt, ${((stepsUs / baseUs) * 100).toFixed(2)} % of "${BASELINE}"'s ${baseUs.toFixed(0)} µs`,
   );
   return lines.join('\n');
 }
 
-/** CPU µs per attempt of `throttle` then `breaker` around an attempt that succeeds at once, minus that attempt alone. */
+/** CPU µs per attempt of `rateLimit` then `breaker` around an attempt that succeeds at once, minus that attempt alone. */
 async function stepsAloneUs(calls = 200_000): Promise<number> {
   const scope = new MemoryCoordinator(monotonic)[OPEN_SCOPE]('http://127.0.0.1:1', 'bench', {
     budget: false,
@@ -72,7 +72,7 @@ async function stepsAloneUs(calls = 200_000): Promise<number> {
   const call = { client: { scope }, attempts: [] } as unknown as Call;
   const outcome = {} as Outcome;
   const send = () => Promise.resolve(outcome);
-  const withSteps = () => throttle(call, () => breaker(call, send));
+  const withSteps = () => rateLimitStep(call, () => breaker(call, send));
   const time = async (attempt: () => Promise<Outcome>) => {
     for (let i = 0; i < calls; i++) await attempt(); // warm-up
     const cpu = process.cpuUsage();

@@ -23,14 +23,14 @@ import { getConversations } from './policies/bulk.js';
 import { aborted, deadline, startDeadline } from './policies/deadline.js';
 import { Dedupe } from './policies/dedupe.js';
 import { pause } from './policies/pause.js';
-import { retry } from './policies/retry-policy.js';
-import { throttle } from './policies/throttle.js';
+import { retry } from './policies/retry.js';
+import { rateLimit } from './policies/rate-limit.js';
 import { timeout } from './policies/timeout.js';
 import { chooseTransport } from './transports/choose-transport.js';
-import { exchange } from './policies/transport.js';
+import { exchange } from './policies/exchange.js';
 import { observe } from './telemetry/attempt.js';
 import { Log } from './telemetry/log.js';
-import { Redactor } from './telemetry/redact.js';
+import { Redactor } from './redact.js';
 import { requestId } from './telemetry/request-id.js';
 import { ClientMetrics } from './telemetry/metrics.js';
 import { loadOpenTelemetry } from './telemetry/otel.js';
@@ -53,7 +53,7 @@ const querySerializer = createQuerySerializer();
 
 /**
  * The steps of every attempt, in order. `retry` runs the rest once per
- * attempt; `throttle` and `breaker` are left out of a client without
+ * attempt; `rateLimit` and `breaker` are left out of a client without
  * `rateLimit` or `circuitBreaker`, so they cost it nothing. Exported for
  * `npm run fleet:sim`, which runs these very steps on a simulated clock.
  */
@@ -62,8 +62,8 @@ export function steps(settings: Resolved): Step[] {
     retry, // between attempts: retryable? budget, backoff, the deadline
     deadline, // no attempt after the deadline or an abort
     ...(settings.circuitBreaker ? [breaker] : []), // fail fast while the circuit is open, before any wait
-    pause, // wait out the scope's rate-limit pause; a 429/503 that asks for one sets it
-    ...(settings.rateLimit ? [throttle] : []), // wait for a send slot
+    pause, // wait out the scope's shared pause; a 429/503 that asks for one sets it
+    ...(settings.rateLimit ? [rateLimit] : []), // wait for a send slot
     observe, // the attempt's record, span and debug line
     timeout, // the attempt's timer and the caller's signal
   ]; // then `exchange`: middleware, fetch, the bounded body, settle

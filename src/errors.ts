@@ -2,7 +2,7 @@
  * Every error the client rejects with. One file, one factory (`APIError.from`)
  * choosing the status subclass, as in openai-node's `core/error.ts`.
  */
-import { escapeControl } from './telemetry/redact.js';
+import { escapeControl } from './redact.js';
 import type { RequestContext, ValidationIssue } from './types.js';
 
 // Note: a service can load this package twice, once as ESM and once as CJS (a

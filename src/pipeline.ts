@@ -9,7 +9,7 @@ import type { Scope } from './coordination/coordinator.js';
 import type { Clock } from './coordination/clock.js';
 import type { CallSettings } from './options.js';
 import type { Log } from './telemetry/log.js';
-import type { Redactor } from './telemetry/redact.js';
+import type { Redactor } from './redact.js';
 import type { Abort, Transport } from './transports/transport.js';
 import type { CallSpan } from './telemetry/tracing.js';
 import type { ClientMetrics } from './telemetry/metrics.js';

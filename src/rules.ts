@@ -4,7 +4,7 @@
  * instead, so every message reads alike. Each throws `ChatDashError`.
  */
 import { ChatDashError } from './errors.js';
-import { Redactor } from './telemetry/redact.js';
+import { Redactor } from './redact.js';
 
 export const fail = (message: string): never => {
   throw new ChatDashError(message);

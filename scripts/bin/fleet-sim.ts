@@ -10,7 +10,7 @@
  * `--rtt-ms`, see fleet-sim/shared-scope.ts).
  *
  * What runs is the client's own code: its attempt steps (`steps()` from
- * src/client.ts: retry, deadline, breaker, pause, throttle, observe; all but
+ * src/client.ts: retry, deadline, breaker, pause, rateLimit, observe; all but
  * the per-attempt timeout) on the in-process engine's state machines, on a
  * simulated clock (fleet-sim/events.ts); only the network is simulated.
  *
@@ -28,7 +28,7 @@ import { checkRequestOptions, resolveOptions } from '../../src/options.js';
 import { newCall, run, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
 import { timeout } from '../../src/policies/timeout.js';
 import { Log } from '../../src/telemetry/log.js';
-import { Redactor } from '../../src/telemetry/redact.js';
+import { Redactor } from '../../src/redact.js';
 import { chooseTransport } from '../../src/transports/choose-transport.js';
 import { EventQueue } from '../fleet-sim/events.js';
 import { SharedStore } from '../fleet-sim/shared-scope.js';

@@ -130,16 +130,16 @@ export class ProcessScope implements Scope {
     return this.#shared.budgetTokens();
   }
 
-  takeSlot(): number | Promise<number> {
+  rateLimitSlot(): number | Promise<number> {
     if (!this.#config.rateLimit) return 0;
     const halfTrip = this.#store.halfTrip;
     // The answer is a wait from when the command ran; half a round trip of it has passed on the way back.
     return this.#store
-      .command(() => this.#shared.takeSlot() as number)
+      .command(() => this.#shared.rateLimitSlot() as number)
       .then((ms) => Math.max(0, ms - halfTrip));
   }
 
-  rateGeneration(): number {
+  rateLimitGeneration(): number {
     return this.#generation;
   }
 
@@ -147,12 +147,12 @@ export class ProcessScope implements Scope {
     this.#generation = Math.max(this.#generation, generation);
   }
 
-  rateLimited(): void {
+  tooManyRequests(): void {
     if (!this.#config.rateLimit || !this.#config.rateLimit.adaptive) return;
     void this.#store.command(() => {
-      const before = this.#shared.rateGeneration();
-      this.#shared.rateLimited();
-      const after = this.#shared.rateGeneration();
+      const before = this.#shared.rateLimitGeneration();
+      this.#shared.tooManyRequests();
+      const after = this.#shared.rateLimitGeneration();
       if (after !== before) this.#store.publish((scope) => scope.heardGeneration(after));
     });
   }

@@ -56,7 +56,7 @@ export type AttemptResult = 'success' | 'failure' | 'neutral';
 
 /**
  * One scope's shared state. Hot-path questions (`pausedFor`, `admit`, and
- * `takeSlot` while the process holds slots) answer from local state, so a call
+ * `rateLimitSlot` while the process holds slots) answer from local state, so a call
  * in steady state costs no round trip whatever the engine.
  */
 export interface Scope {
@@ -80,15 +80,15 @@ export interface Scope {
   /** Tokens left in the budget, as this process last knew it (for logs). */
   budgetTokens(): number;
   /** Milliseconds to wait for a send slot (0: send now). Only with `rateLimit`. */
-  takeSlot(): number | Promise<number>;
+  rateLimitSlot(): number | Promise<number>;
   /**
    * Bumped each time the rate drops. An attempt that waited for a slot while
    * it changed waited for a slot of the old rate, and takes a new one: slots
    * handed out at the old rate are dropped, not sent on top of the new rate.
    */
-  rateGeneration(): number;
+  rateLimitGeneration(): number;
   /** The upstream answered 429: an adaptive rate halves. */
-  rateLimited(): void;
+  tooManyRequests(): void;
   /**
    * Whether an attempt may be sent. Only with `circuitBreaker`. A promise only
    * when a shared circuit must ask who sends the probe; an open circuit

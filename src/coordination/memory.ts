@@ -16,8 +16,8 @@ import {
   type ScopeState,
 } from './coordinator.js';
 import { sameNumbers } from './options.js';
-import { RateLimitGate } from './pause-gate.js';
-import { SendRate } from './rate.js';
+import { PauseGate } from './pause-gate.js';
+import { RateLimiter } from './rate-limiter.js';
 import type { Coordinator } from '../types.js';
 
 /** Makes an in-process coordinator that several clients of one process can share. */
@@ -56,9 +56,9 @@ export class MemoryCoordinator implements CoordinatorEngine {
  * other numbers for them than an earlier one is refused.
  */
 export class MemoryScope {
-  readonly gate = new RateLimitGate();
+  readonly gate = new PauseGate();
   budget: RetryBudget | undefined;
-  rate: SendRate | undefined;
+  rate: RateLimiter | undefined;
   breaker: Breaker | undefined;
   readonly clock: Clock;
   /** Its coordinator was closed: its metrics stop. */
@@ -79,7 +79,7 @@ export class MemoryScope {
     );
     this.#rateNumbers = rate;
     if (config.budget) this.budget ??= new RetryBudget(config.budget);
-    if (config.rateLimit) this.rate ??= new SendRate(config.rateLimit, this.clock());
+    if (config.rateLimit) this.rate ??= new RateLimiter(config.rateLimit, this.clock());
     if (config.circuitBreaker) this.breaker ??= new Breaker(config.circuitBreaker);
     return new LocalScope(this, config);
   }
@@ -121,15 +121,15 @@ export class LocalScope implements Scope {
     return this.#state.budget?.tokens ?? Infinity;
   }
 
-  takeSlot(): number {
+  rateLimitSlot(): number {
     return this.#config.rateLimit ? this.#state.rate!.take(this.#state.clock()) : 0;
   }
 
-  rateGeneration(): number {
+  rateLimitGeneration(): number {
     return this.#state.rate?.generation ?? 0;
   }
 
-  rateLimited(): void {
+  tooManyRequests(): void {
     if (this.#config.rateLimit) this.#state.rate!.halve(this.#state.clock());
   }
 

@@ -1,12 +1,12 @@
 /**
- * The shared rate-limit pause: when the server says "wait" (a 429 or 503 with
+ * The shared pause: when the server says "wait" (a 429 or 503 with
  * `retry-after-ms` / `Retry-After` within 0-60 s), every attempt of every call
  * of the scope waits until then, new calls included, instead of each call
  * finding out on its own (octokit/plugin-throttling.js#629 asks for exactly this).
  */
 import { monotonic } from './clock.js';
 
-export class RateLimitGate {
+export class PauseGate {
   #until = 0;
 
   /** Holds every attempt for `ms` from now (a later moment wins). Returns true when this extended the pause. */

@@ -12,7 +12,7 @@
  * also a heartbeat), at least 1/s.
  */
 import type { RateNumbers } from './coordinator.js';
-import { SendRate } from './rate.js';
+import { RateLimiter } from './rate-limiter.js';
 import { numbers, oneNumber } from './redis-replies.js';
 import type { SharedScope } from './redis-scope.js';
 
@@ -42,7 +42,7 @@ export class SharedRate {
   /** The scope's rate and the processes in it, as last seen. */
   #rate: number;
   #processes = 1;
-  #fallback: SendRate | undefined;
+  #fallback: RateLimiter | undefined;
   #fallbackShare = 0;
 
   constructor(scope: SharedScope, numbers: RateNumbers) {
@@ -166,12 +166,12 @@ export class SharedRate {
   }
 
   #local(): number;
-  #local(rate: true): SendRate;
-  #local(rate?: true): number | SendRate {
+  #local(rate: true): RateLimiter;
+  #local(rate?: true): number | RateLimiter {
     if (!this.#fallback) {
       const { perSecond, burst, adaptive } = this.#numbers;
       const share = (this.#fallbackShare = this.#share());
-      this.#fallback = new SendRate(
+      this.#fallback = new RateLimiter(
         { perSecond: share, burst: Math.max(1, (burst * share) / perSecond), adaptive },
         this.#scope.clock(),
       );

@@ -235,15 +235,15 @@ class RedisScope implements Scope {
     return this.#local.budgetTokens();
   }
 
-  takeSlot(): number | Promise<number> {
+  rateLimitSlot(): number | Promise<number> {
     return this.#config.rateLimit ? this.#shared.rate!.take() : 0;
   }
 
-  rateGeneration(): number {
+  rateLimitGeneration(): number {
     return this.#shared.rate?.generationNow() ?? 0;
   }
 
-  rateLimited(): void {
+  tooManyRequests(): void {
     if (this.#config.rateLimit) this.#shared.rate!.halve();
   }
 

@@ -15,7 +15,7 @@ import {
 import type { Admission, AttemptResult } from '../coordination/coordinator.js';
 import type { Call, Next, Outcome, Step } from '../pipeline.js';
 import { watch } from './deadline.js';
-import { serverDelay } from './retry.js';
+import { serverDelay } from './backoff.js';
 
 export const breaker: Step = (call, next) => {
   const admission = call.client.scope.admit();
@@ -39,7 +39,7 @@ function asked(call: Call, admission: Promise<Admission>): Promise<Admission> {
 function admitted(call: Call, next: Next, admission: Admission): Promise<Outcome> {
   if (admission.open) throw circuitOpen(call, admission.retryAfterMs);
   const probe = admission.probe;
-  // The step runs before the pause and the throttle, so an open circuit
+  // The step runs before the pause and the rate limit, so an open circuit
   // refuses a call at once instead of after its wait; an attempt that ends in
   // that wait (deadline, abort) was never sent and says nothing of the upstream.
   const sent = call.attempts.length;

@@ -6,7 +6,7 @@
  */
 import { APIConnectionTimeoutError, APIUserAbortError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
-import { sleep } from './retry.js';
+import { sleep } from './backoff.js';
 
 // Errors that end the call where they are raised: never retried or wrapped again.
 const final = new WeakSet<Error>();

@@ -1,7 +1,7 @@
 /**
- * The shared rate-limit pause, as a step. Before an attempt: wait while the
- * scope is paused, re-reading the pause after each wait (another call's 429
- * may have extended it). After a failed attempt: a 429 or 503 that asks for a
+ * The shared pause (the server asked every caller to wait), as a step.
+ * Before an attempt: wait while the scope is paused, re-reading the pause
+ * after each wait (another call's 429 may have extended it). After a failed attempt: a 429 or 503 that asks for a
  * wait pauses the whole scope, whether or not this call retries (a call out
  * of retries must still pause the rest).
  */
@@ -9,7 +9,7 @@ import { APIError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
 import type { DelaySource } from '../types.js';
 import { wait, watch } from './deadline.js';
-import { serverDelay } from './retry.js';
+import { serverDelay } from './backoff.js';
 
 export const pause: Step = (call, next) => {
   // A shared scope that has not read the fleet's state yet: its first attempts wait for it.

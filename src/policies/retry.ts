@@ -1,88 +1,91 @@
 /**
- * When to retry and how long to wait. Only failures that another try can
- * cure are retried; the server's own `retry-after-ms` / `Retry-After` wins
- * when it is sane (0-60 s), because it knows when it will be ready; otherwise
- * exponential backoff with jitter, so callers that failed together do not
- * come back together.
+ * Retries, as the outermost step of an attempt: run the rest, and on a
+ * failure decide whether to go again (retryable, retries left, within the
+ * deadline, paid for by the scope's retry budget), wait, and run it again.
+ * A success refunds the budget. The delays themselves are in `backoff.ts`.
  */
-import { APIConnectionError, APIError } from '../errors.js';
-import type { DelaySource } from '../types.js';
+import {
+  APIConnectionTimeoutError,
+  APIError,
+  CircuitOpenError,
+  type ChatDashError,
+} from '../errors.js';
+import type { Call, Step } from '../pipeline.js';
+import { aborted, deadlineError, isFinal, timeLeft, watch } from './deadline.js';
+import { round } from './pause.js';
+import { isRetryable, retryDelay, sleep, type Delay } from './backoff.js';
 
-const MAX_RETRY_AFTER_MS = 60_000;
-const INITIAL_DELAY_MS = 500;
-const MAX_DELAY_MS = 8_000;
-
-/** GET is idempotent: connection failures (timeouts included), 408, 409, 429 and 5xx are worth another try. */
-export function isRetryable(error: unknown): boolean {
-  if (error instanceof APIConnectionError) return true;
-  if (!(error instanceof APIError)) return false;
-  const { status } = error;
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
-
-export interface Delay {
-  ms: number;
-  source: DelaySource;
-}
+export const retry: Step = async (call, next) => {
+  // What the retry about to run paid for (after a timeout or not), until it runs.
+  let paid: boolean | undefined;
+  for (;;) {
+    try {
+      const outcome = await next();
+      call.client.scope.refund();
+      return outcome;
+    } catch (caught) {
+      // The open circuit refused the retry unsent: it pays nothing, so what it paid goes back.
+      if (paid !== undefined && caught instanceof CircuitOpenError) call.client.scope.unpay(paid);
+      paid = undefined;
+      const error = caught as ChatDashError;
+      const delay = await delayBefore(call, error);
+      paid = error instanceof APIConnectionTimeoutError;
+      const last = call.attempts.at(-1)!;
+      last.delayMs = round(delay.ms);
+      last.delaySource = delay.source;
+      // url and the failed response's request id: what to grep for, and what to quote to ChatDash.
+      call.client.log.info(`retrying GET ${call.url} in ${round(delay.ms)} ms: ${error.message}`, {
+        url: call.url,
+        attempt: call.n + 1,
+        delayMs: round(delay.ms),
+        delaySource: delay.source,
+        reason: error.message,
+        requestId: (error as Partial<APIError>).requestId,
+      });
+      const ends = call.client.clock() + delay.ms;
+      const { signal } = call.settings;
+      await sleep(delay.ms, signal, () => aborted(call));
+      // Note: a timer can fire up to 1 ms early by the clock; the rest of a pause
+      // this call waited for must not show up as a hold by another call.
+      const early = ends - call.client.clock();
+      if (early > 0) await sleep(early, signal, () => aborted(call));
+      call.n++;
+    }
+  }
+};
 
 /**
- * The wait before retry `n` (1, 2, ...): the server's `retry-after-ms`, else
- * `Retry-After` (seconds or an HTTP date) when it lies within 0-60 s; otherwise
- * 0.5 s x 2^(n-1), capped at 8 s, less up to 25 % jitter.
+ * A payment Redis must answer, waited for no longer than the deadline nor
+ * past an abort; a payment that goes through after the call gave up on it
+ * goes back.
  */
-export function retryDelay(
-  n: number,
-  headers?: Headers,
-  random: () => number = Math.random,
-): Delay {
-  const asked = headers && serverDelay(headers);
-  if (asked) return asked;
-  const backoff = Math.min(INITIAL_DELAY_MS * 2 ** (n - 1), MAX_DELAY_MS);
-  return { ms: backoff * (1 - 0.25 * random()), source: 'backoff' };
-}
-
-/** The server's own wait (`retry-after-ms`, then `Retry-After`) when it lies within 0-60 s. */
-export function serverDelay(headers: Headers): Delay | undefined {
-  const ms = parseNumber(headers.get('retry-after-ms'));
-  if (ms !== undefined) return within(ms, 'retry-after-ms');
-  const retryAfter = headers.get('retry-after');
-  if (retryAfter === null) return undefined;
-  const seconds = parseNumber(retryAfter);
-  if (seconds !== undefined) return within(seconds * 1000, 'retry-after');
-  const date = Date.parse(retryAfter);
-  return Number.isNaN(date) ? undefined : within(date - Date.now(), 'retry-after');
-}
-
-function within(ms: number, source: DelaySource): Delay | undefined {
-  return ms >= 0 && ms <= MAX_RETRY_AFTER_MS ? { ms, source } : undefined;
-}
-
-function parseNumber(value: string | null): number | undefined {
-  // Number('') is 0, so a blank header must not count as "retry now".
-  if (value === null || value.trim() === '') return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-/**
- * Waits `ms`, or rejects at once with `aborted()` when `signal` aborts; leaves
- * no timer or listener behind.
- */
-export function sleep(
-  ms: number,
-  signal: AbortSignal | undefined,
-  aborted: () => Error,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(aborted());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+function payment(call: Call, paid: Promise<boolean>, afterTimeout: boolean, error: Error) {
+  return watch(call, paid, error).catch((reason: unknown) => {
+    void paid.then((took) => took && call.client.scope.unpay(afterTimeout));
+    throw reason;
   });
+}
+
+/** The wait before the next attempt, or a throw: final, not retryable, out of retries, past the deadline, out of budget. */
+async function delayBefore(call: Call, error: ChatDashError): Promise<Delay> {
+  if (isFinal(error) || call.n > call.settings.maxRetries || !isRetryable(error)) throw error;
+  const { scope, log } = call.client;
+  let delay = retryDelay(call.n, error instanceof APIError ? error.headers : undefined);
+  const held = scope.pausedFor();
+  if (held > delay.ms) delay = { ms: held, source: 'rate-limit' };
+  if (delay.ms >= timeLeft(call)) throw deadlineError(call, error);
+  const afterTimeout = error instanceof APIConnectionTimeoutError;
+  const paid = scope.payRetry(afterTimeout);
+  if (paid === true || (paid !== false && (await payment(call, paid, afterTimeout, error)))) {
+    if (delay.ms < timeLeft(call)) return delay;
+    // Redis answered late: the retry cannot wait out its delay, so it is not made, nor paid for.
+    scope.unpay(afterTimeout);
+    throw deadlineError(call, error);
+  }
+  log.warn('retry budget exhausted: not retrying', {
+    url: call.url,
+    attempt: call.n,
+    tokens: scope.budgetTokens(),
+  });
+  throw error;
 }

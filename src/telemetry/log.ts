@@ -5,7 +5,7 @@
  * `Authorization` header included, is written `REDACTED`. A logger that
  * throws never breaks a call.
  */
-import { escapeControl, type Redactor } from './redact.js';
+import { escapeControl, type Redactor } from '../redact.js';
 import type { Logger, LogLevel } from '../types.js';
 
 const RANK: Record<LogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, debug: 4 };

@@ -1,4 +1,4 @@
-import type { Redactor } from './redact.js';
+import type { Redactor } from '../redact.js';
 
 /**
  * The `x-request-id` response header, redacted: it is server text like any

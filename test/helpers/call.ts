@@ -16,7 +16,7 @@ import { MemoryCoordinator } from '../../src/coordination/memory.js';
 import type { CallSettings } from '../../src/options.js';
 import { newCall, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
 import { Log } from '../../src/telemetry/log.js';
-import { Redactor } from '../../src/telemetry/redact.js';
+import { Redactor } from '../../src/redact.js';
 import { chooseTransport } from '../../src/transports/choose-transport.js';
 import type {
   FetchLike,

@@ -63,9 +63,11 @@ describe('docs/architecture.md against steps() in src/client.ts', () => {
     expect(client).toMatch(/\brun\(this\.#steps, call, exchange\)/);
   });
 
-  it('a client without rateLimit or circuitBreaker leaves throttle and breaker out', () => {
+  it('a client without rateLimit or circuitBreaker leaves rateLimit and breaker out', () => {
     const settings = resolveOptions({ apiKey: 'ck_test_architecture' });
     const built = steps(settings).map((step) => step.name);
-    expect(built).toEqual(builtOrder().filter((name) => name !== 'throttle' && name !== 'breaker'));
+    expect(built).toEqual(
+      builtOrder().filter((name) => name !== 'rateLimit' && name !== 'breaker'),
+    );
   });
 });

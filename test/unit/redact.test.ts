@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ChatDashError, createChatDashClient } from '../../src/index.js';
-import { escapeControl, Redactor } from '../../src/telemetry/redact.js';
+import { escapeControl, Redactor } from '../../src/redact.js';
 import { fakeFetch, json } from '../helpers/fake-fetch.js';
 
 // Made up for this test; no real key appears in this repository.

@@ -6,7 +6,7 @@ import { APIConnectionError, NotFoundError, ResponseValidationError } from '../.
 import { isFinal } from '../../../src/policies/deadline.js';
 import { ENDPOINT } from '../../../src/endpoint.js';
 import type { Call } from '../../../src/pipeline.js';
-import { exchange } from '../../../src/policies/transport.js';
+import { exchange } from '../../../src/policies/exchange.js';
 import { apiKey, failure, makeCall, origin } from '../../helpers/call.js';
 import { fakeFetch, json } from '../../helpers/fake-fetch.js';
 

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkRateLimit } from '../../src/coordination/options.js';
-import { SendRate } from '../../src/coordination/rate.js';
+import { RateLimiter } from '../../src/coordination/rate-limiter.js';
 
 const t0 = 1_000_000;
 
@@ -15,17 +15,17 @@ function numbers(options: { perSecond: number; burst?: number; adaptive?: boolea
 }
 
 function rate(perSecond: number, extra: { burst?: number; adaptive?: boolean } = {}, now = t0) {
-  return new SendRate(numbers({ perSecond, ...extra }), now);
+  return new RateLimiter(numbers({ perSecond, ...extra }), now);
 }
 
 /** Takes one slot after another; how many start within `ms` of `from` (a slot on the edge counts). */
-function slotsWithin(send: SendRate, ms: number, from = t0): number {
+function slotsWithin(send: RateLimiter, ms: number, from = t0): number {
   let n = 0;
   while (send.take(from) <= ms + 1e-6) n++;
   return n;
 }
 
-describe('SendRate', () => {
+describe('RateLimiter', () => {
   it('defaults the burst to a tenth of perSecond, at least 1', () => {
     expect(numbers({ perSecond: 100 }).burst).toBe(10);
     expect(numbers({ perSecond: 5 }).burst).toBe(1);

@@ -6,8 +6,8 @@ import {
   APIUserAbortError,
   ChatDashError,
   ResponseValidationError,
-} from '../../src/errors.js';
-import { isRetryable, retryDelay } from '../../src/policies/retry.js';
+} from '../../../src/errors.js';
+import { isRetryable, retryDelay } from '../../../src/policies/backoff.js';
 
 const retryDelayMs = (...args: Parameters<typeof retryDelay>) => retryDelay(...args).ms;
 

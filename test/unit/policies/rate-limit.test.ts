@@ -3,7 +3,7 @@ import type { RateNumbers } from '../../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIConnectionTimeoutError, APIError } from '../../../src/errors.js';
 import { startDeadline } from '../../../src/policies/deadline.js';
-import { throttle } from '../../../src/policies/throttle.js';
+import { rateLimit } from '../../../src/policies/rate-limit.js';
 import { failure, makeCall, outcome, type CallOptions } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());
@@ -18,13 +18,13 @@ function scopeOf(rateLimit: RateNumbers) {
   return (options: CallOptions = {}) => makeCall({ clock, coordinator, rateLimit, ...options });
 }
 
-describe('the throttle step', () => {
-  it('holds an attempt until its send slot, as a throttle wait', async () => {
+describe('the rateLimit step', () => {
+  it('holds an attempt until its send slot, as a "throttle" wait', async () => {
     const call = scopeOf(tenPerSecond);
     const start = Date.now();
     const sentAt: number[] = [];
     const send = (h: ReturnType<typeof call>) =>
-      throttle(h.call, async () => {
+      rateLimit(h.call, async () => {
         sentAt.push(Date.now() - start);
         return outcome(h.call);
       });
@@ -40,11 +40,11 @@ describe('the throttle step', () => {
 
   it('refuses a slot that would come after the deadline, at once, sending nothing', async () => {
     const call = scopeOf(tenPerSecond);
-    await throttle(call().call, async () => outcome(call().call));
+    await rateLimit(call().call, async () => outcome(call().call));
     const late = call({ settings: { deadlineMs: 50 } });
     startDeadline(late.call);
     const next = vi.fn(async () => outcome(late.call));
-    const error = await failure(throttle(late.call, next));
+    const error = await failure(rateLimit(late.call, next));
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.message).toContain('exceeded its deadline of 50 ms');
     expect(next).not.toHaveBeenCalled();
@@ -55,13 +55,13 @@ describe('the throttle step', () => {
       const call = scopeOf({ ...tenPerSecond, adaptive: true });
       const { call: failed, scope } = call();
       await failure(
-        throttle(failed, () =>
+        rateLimit(failed, () =>
           Promise.reject(
             APIError.from(status, '', new Headers(), {}, { url: failed.url, attempts: [] }),
           ),
         ),
       );
-      return [scope.takeSlot(), scope.takeSlot()];
+      return [scope.rateLimitSlot(), scope.rateLimitSlot()];
     };
     expect(await waitsAfter(500)).toEqual([100, 200]); // 10 a second
     expect(await waitsAfter(429)).toEqual([200, 400]); // 5 a second, from one new interval on: no burst after a halving

@@ -10,12 +10,12 @@ import type { Call, Next, Step } from '../pipeline.js';
 import { deadlineError, timeLeft, wait, watch } from './deadline.js';
 import { addHeld } from './pause.js';
 
-export const throttle: Step = (call, next) => {
+export const rateLimit: Step = (call, next) => {
   const { scope } = call.client;
-  const slot = scope.takeSlot();
+  const slot = scope.rateLimitSlot();
   // A slot free now costs no promise and no timer beyond the send itself.
   if (slot === 0) return send(call, next);
-  return waitForSlot(call, slot, scope.rateGeneration()).then(() => send(call, next));
+  return waitForSlot(call, slot, scope.rateLimitGeneration()).then(() => send(call, next));
 };
 
 async function waitForSlot(
@@ -29,9 +29,9 @@ async function waitForSlot(
     await wait(call, ms);
     // A 429 while this attempt waited halved the rate and dropped the slots
     // handed out at the old one: this attempt takes a new slot at the new rate.
-    if (scope.rateGeneration() === generation) return;
-    const again = scope.takeSlot();
-    generation = scope.rateGeneration();
+    if (scope.rateLimitGeneration() === generation) return;
+    const again = scope.rateLimitSlot();
+    generation = scope.rateLimitGeneration();
     ms = await answer(call, again);
   }
 }
@@ -47,7 +47,7 @@ async function answer(call: Call, slot: number | Promise<number>): Promise<numbe
 
 function send(call: Call, next: Next) {
   return next().catch((error: unknown) => {
-    if (error instanceof RateLimitError) call.client.scope.rateLimited();
+    if (error instanceof RateLimitError) call.client.scope.tooManyRequests();
     throw error;
   });
 }

@@ -13,7 +13,7 @@ export const ADAPTIVE_WINDOW_MS = 1_000;
 export const ADAPTIVE_STEPS = 20;
 export const MIN_RATE = 1;
 
-export class SendRate {
+export class RateLimiter {
   readonly #numbers: RateNumbers;
   #rate: number;
   /** The theoretical arrival time of the next attempt. */

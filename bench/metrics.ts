@@ -20,6 +20,7 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
+import { monotonic } from '../src/coordination/clock.js';
 import { OPEN_SCOPE } from '../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../src/coordination/memory.js';
 import { createChatDashClient } from '../src/index.js';
@@ -87,11 +88,12 @@ export async function metricsCost(
 /** CPU µs per call of the metrics path alone: without a provider, and recording into the SDK. */
 export async function metricsPaths(calls = 200_000): Promise<string[]> {
   await loadOpenTelemetry();
-  const opened = new MemoryCoordinator(() => performance.now())[OPEN_SCOPE](
-    'http://127.0.0.1:1',
-    'bench-key',
-    { budget: false, rateLimit: false, circuitBreaker: false, log: { warn() {}, info() {} } },
-  );
+  const opened = new MemoryCoordinator(monotonic)[OPEN_SCOPE]('http://127.0.0.1:1', 'bench-key', {
+    budget: false,
+    rateLimit: false,
+    circuitBreaker: false,
+    log: { warn() {}, info() {} },
+  });
   const client = new ClientMetrics('http://127.0.0.1:1', opened, 'bench-key');
   const time = () => {
     const run = () => {

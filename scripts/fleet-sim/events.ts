@@ -1,13 +1,15 @@
 /**
  * Simulated time for `npm run fleet:sim`: an event queue (a binary heap of
  * timers by due time) and a clock that reads the time of the event being run.
- * The policy code waits with the global `setTimeout` (its `sleep`), so while
- * a simulation runs, `setTimeout` and `clearTimeout` are this queue's; after
- * each event, every promise continuation it set off runs (one real
- * `setImmediate` drains the microtask queue) before the clock moves on.
+ * The client's steps and scopes are handed this queue's `clock` (its time,
+ * its waits and its timers), so no global timer is touched; after each
+ * event, every promise continuation it set off runs (one real `setImmediate`
+ * drains the microtask queue) before the clock moves on.
  * Errors carry no stack meanwhile: the 429s of a thousand processes are many,
  * and capturing their stacks is most of the time a simulation would take.
  */
+import { makeClock, type Clock } from '../../src/coordination/clock.js';
+
 export interface Timer {
   at: number;
   seq: number;
@@ -24,7 +26,14 @@ export class EventQueue {
   readonly #heap: Timer[] = [];
   #seq = 0;
 
-  readonly clock = (): number => this.now;
+  /** The clock the simulated clients run on. An attempt's timeout timer is
+   * cancelled long before it is due: dropping its function lets what it holds
+   * be collected while the entry waits in the heap. */
+  readonly clock: Clock = makeClock(
+    () => this.now,
+    (ms, fn, arg) => this.at(ms, () => fn(arg)),
+    (timer) => void ((timer as Timer).fn = cancelled),
+  );
 
   at(ms: number, fn: () => void): Timer {
     const timer = { at: this.now + Math.max(0, ms || 0), seq: this.#seq++, fn };
@@ -39,19 +48,10 @@ export class EventQueue {
     return timer;
   }
 
-  /** Runs every event due before `end` (ms), with the global timers pointing here meanwhile. */
+  /** Runs every event due before `end` (ms). */
   async run(end: number): Promise<void> {
-    const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    Object.assign(globalThis, {
-      setTimeout: (fn: () => void, ms?: number) => this.at(ms ?? 0, fn),
-      // Each attempt's timeout timer is cleared long before it is due: dropping
-      // its function lets what it holds be collected while the entry waits in the heap.
-      clearTimeout: (timer: Timer | undefined) => {
-        if (timer) timer.fn = cancelled;
-      },
-    });
     try {
       await drain();
       for (let next = this.#pop(); next && next.at < end; next = this.#pop()) {
@@ -63,7 +63,6 @@ export class EventQueue {
       }
       this.now = end;
     } finally {
-      Object.assign(globalThis, real);
       Error.stackTraceLimit = stackTraceLimit;
     }
   }

@@ -79,7 +79,7 @@ export class MemoryScope {
     );
     this.#rateNumbers = rate;
     if (config.budget) this.budget ??= new RetryBudget(config.budget);
-    if (config.rateLimit) this.rate ??= new RateLimiter(config.rateLimit, this.clock());
+    if (config.rateLimit) this.rate ??= new RateLimiter(config.rateLimit, this.clock.now());
     if (config.circuitBreaker) this.breaker ??= new Breaker(config.circuitBreaker);
     return new LocalScope(this, config);
   }
@@ -98,11 +98,11 @@ export class LocalScope implements Scope {
   }
 
   pausedFor(): number {
-    return this.#state.gate.remaining(this.#state.clock());
+    return this.#state.gate.remaining(this.#state.clock.now());
   }
 
   pause(ms: number): boolean {
-    return this.#state.gate.pause(ms, this.#state.clock());
+    return this.#state.gate.pause(ms, this.#state.clock.now());
   }
 
   payRetry(afterTimeout: boolean): boolean {
@@ -122,7 +122,7 @@ export class LocalScope implements Scope {
   }
 
   rateLimitSlot(): number {
-    return this.#config.rateLimit ? this.#state.rate!.take(this.#state.clock()) : 0;
+    return this.#config.rateLimit ? this.#state.rate!.take(this.#state.clock.now()) : 0;
   }
 
   rateLimitGeneration(): number {
@@ -130,17 +130,19 @@ export class LocalScope implements Scope {
   }
 
   tooManyRequests(): void {
-    if (this.#config.rateLimit) this.#state.rate!.halve(this.#state.clock());
+    if (this.#config.rateLimit) this.#state.rate!.halve(this.#state.clock.now());
   }
 
   admit(): Admission {
-    return this.#config.circuitBreaker ? this.#state.breaker!.admit(this.#state.clock()) : CLOSED;
+    return this.#config.circuitBreaker
+      ? this.#state.breaker!.admit(this.#state.clock.now())
+      : CLOSED;
   }
 
   state(): ScopeState | undefined {
     const state = this.#state;
     if (state.closed) return undefined;
-    const now = state.clock();
+    const now = state.clock.now();
     return {
       circuitOpen: state.breaker?.isOpen ?? false,
       pausedMs: state.gate.remaining(now),
@@ -152,7 +154,7 @@ export class LocalScope implements Scope {
 
   report(result: AttemptResult, probe: boolean): void {
     if (!this.#config.circuitBreaker) return;
-    const change = this.#state.breaker!.report(result, probe, this.#state.clock());
+    const change = this.#state.breaker!.report(result, probe, this.#state.clock.now());
     if (change === 'opened')
       this.#config.log.warn(
         `circuit opened: calls fail fast for ${this.#config.circuitBreaker.openMs} ms`,

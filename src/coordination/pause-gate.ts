@@ -10,7 +10,7 @@ export class PauseGate {
   #until = 0;
 
   /** Holds every attempt for `ms` from now (a later moment wins). Returns true when this extended the pause. */
-  pause(ms: number, now = monotonic()): boolean {
+  pause(ms: number, now = monotonic.now()): boolean {
     // A zero wait holds nothing: without this check every `retry-after-ms: 0` (what
     // the testing mock's failNext sends) would log a "holding for 0 ms" warning.
     if (ms <= 0 || now + ms <= this.#until) return false;
@@ -19,7 +19,7 @@ export class PauseGate {
   }
 
   /** How long an attempt starting now must wait; 0 when there is no pause. */
-  remaining(now = monotonic()): number {
+  remaining(now = monotonic.now()): number {
     return this.#until > now ? this.#until - now : 0;
   }
 }

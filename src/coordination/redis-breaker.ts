@@ -62,7 +62,7 @@ export class SharedBreaker {
     const { link, keys, clock } = this.#scope;
     if (!link.up) return this.#fallback.admit();
     if (!this.#open) return CLOSED;
-    const now = clock();
+    const now = clock.now();
     if (now < this.#openUntil) return { open: true, retryAfterMs: this.#openUntil - now };
     if (this.#probing) return { open: true, retryAfterMs: this.#numbers.openMs };
     this.#probing = true;
@@ -75,7 +75,7 @@ export class SharedBreaker {
           this.#closed();
           return CLOSED;
         }
-        this.#openUntil = clock() + wait;
+        this.#openUntil = clock.now() + wait;
         return { open: true, retryAfterMs: wait };
       },
       () => {
@@ -143,7 +143,7 @@ export class SharedBreaker {
   }
 
   #opened(ms: number): void {
-    this.#openUntil = this.#scope.clock() + ms;
+    this.#openUntil = this.#scope.clock.now() + ms;
     if (this.#open) return;
     this.#open = true;
     this.#scope.log.warn(`circuit opened: calls fail fast for ${this.#numbers.openMs} ms`, {

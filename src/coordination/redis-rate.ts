@@ -54,14 +54,14 @@ export class SharedRate {
   /** The scope's rate as last seen; this process's share while Redis is away (for metrics). */
   current(): number {
     if (this.#scope.link.up) return this.#rate;
-    return this.#fallback?.rateAt(this.#scope.clock()) ?? this.#rate / this.#processes;
+    return this.#fallback?.rateAt(this.#scope.clock.now()) ?? this.#rate / this.#processes;
   }
 
   /** Milliseconds until this attempt's slot. */
   take(): number | Promise<number> {
     if (!this.#scope.link.up) return this.#local();
     this.#demand++;
-    const now = this.#scope.clock();
+    const now = this.#scope.clock.now();
     // A slot long past would add to the burst: the scope's allowance for it has gone.
     while (this.#slots.length > 0 && this.#slots[0]! < now - STALE_MS) this.#slots.shift();
     const slot = this.#slots.shift();
@@ -79,7 +79,7 @@ export class SharedRate {
   halve(): void {
     if (!this.#numbers.adaptive) return;
     const { link, keys, clock } = this.#scope;
-    const local = () => void this.#local(true).halve(clock());
+    const local = () => void this.#local(true).halve(clock.now());
     if (!link.up) return local();
     link
       .run('halve', [keys.rate], [this.#numbers.perSecond, keys.channel, link.pid], oneNumber)
@@ -129,7 +129,7 @@ export class SharedRate {
     link.run('slots', [keys.rate, keys.processes], args, numbers(5)).then(
       (reply) => {
         const [first, interval, generation, rate, processes] = reply as Slots;
-        const now = clock();
+        const now = clock.now();
         this.#rate = rate > 0 ? rate : this.#rate;
         this.#processes = Math.max(1, processes);
         // Behind what this process heard, and no halving heard meanwhile: Redis lost the
@@ -161,7 +161,7 @@ export class SharedRate {
       }
       const slot = this.#slots.shift();
       if (slot === undefined) return this.#reserve();
-      this.#waiting.shift()!(Math.max(0, slot - this.#scope.clock()));
+      this.#waiting.shift()!(Math.max(0, slot - this.#scope.clock.now()));
     }
   }
 
@@ -173,9 +173,9 @@ export class SharedRate {
       const share = (this.#fallbackShare = this.#share());
       this.#fallback = new RateLimiter(
         { perSecond: share, burst: Math.max(1, (burst * share) / perSecond), adaptive },
-        this.#scope.clock(),
+        this.#scope.clock.now(),
       );
     }
-    return rate ? this.#fallback : this.#fallback.take(this.#scope.clock());
+    return rate ? this.#fallback : this.#fallback.take(this.#scope.clock.now());
   }
 }

@@ -72,10 +72,10 @@ export class SharedScope implements LinkListener {
     this.clock = clock;
     this.local = new MemoryScope(clock);
     this.#reading = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      timer.unref?.();
+      const timer = clock.timer(timeoutMs, resolve, undefined);
+      (timer as { unref?(): void }).unref?.();
       this.#read = () => {
-        clearTimeout(timer);
+        clock.cancel(timer);
         resolve();
       };
     }).then(() => {
@@ -153,7 +153,7 @@ export class SharedScope implements LinkListener {
     if (type === 'spent') this.#full = false;
     // A number is checked before it is used: a malformed message must not stop the gate or the rate.
     else if (arg !== undefined && !Number.isFinite(n)) return;
-    else if (type === 'pause') this.local.gate.pause(n, this.clock());
+    else if (type === 'pause') this.local.gate.pause(n, this.clock.now());
     else if (type === 'gen') this.rate?.generation(n);
     else this.breaker?.message(type, n);
   }
@@ -161,7 +161,7 @@ export class SharedScope implements LinkListener {
   /** Never rejects: a failed or malformed re-read leaves sharing down, and the link probes on. */
   async up(): Promise<void> {
     // A pause this process took while Redis was away still holds the others.
-    this.#sharePause(this.local.gate.remaining(this.clock()));
+    this.#sharePause(this.local.gate.remaining(this.clock.now()));
     const { pause, circuit, wait, failures, alive } = this.keys;
     let reply: number[];
     try {
@@ -172,7 +172,7 @@ export class SharedScope implements LinkListener {
       return this.#read();
     }
     const [pausedFor, open, waitFor, count] = reply as [number, number, number, number];
-    if (pausedFor > 0) this.local.gate.pause(pausedFor, this.clock());
+    if (pausedFor > 0) this.local.gate.pause(pausedFor, this.clock.now());
     this.breaker?.sync(open === 1, waitFor, count);
     this.#full = false;
     this.#read();

@@ -63,26 +63,3 @@ function parseNumber(value: string | null): number | undefined {
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
 }
-
-/**
- * Waits `ms`, or rejects at once with `aborted()` when `signal` aborts; leaves
- * no timer or listener behind.
- */
-export function sleep(
-  ms: number,
-  signal: AbortSignal | undefined,
-  aborted: () => Error,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(aborted());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -6,7 +6,6 @@
  */
 import { APIConnectionTimeoutError, APIUserAbortError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
-import { sleep } from './backoff.js';
 
 // Errors that end the call where they are raised: never retried or wrapped again.
 const final = new WeakSet<Error>();
@@ -22,12 +21,12 @@ export function markFinal<E extends Error>(error: E): E {
 
 export function startDeadline(call: Call): void {
   const { deadlineMs } = call.settings;
-  call.deadlineAt = deadlineMs === undefined ? undefined : call.client.clock() + deadlineMs;
+  call.deadlineAt = deadlineMs === undefined ? undefined : call.client.clock.now() + deadlineMs;
 }
 
 /** Milliseconds left before the deadline; Infinity without one. */
 export function timeLeft(call: Call): number {
-  return call.deadlineAt === undefined ? Infinity : call.deadlineAt - call.client.clock();
+  return call.deadlineAt === undefined ? Infinity : call.deadlineAt - call.client.clock.now();
 }
 
 export function deadlineError(call: Call, last?: Error): APIConnectionTimeoutError {
@@ -50,7 +49,14 @@ export function aborted(call: Call): APIUserAbortError {
 /** Waits `ms` unless the wait would end past the deadline (then throws at once); an abort rejects at once. */
 export async function wait(call: Call, ms: number, last?: Error): Promise<void> {
   if (ms >= timeLeft(call)) throw deadlineError(call, last);
-  await sleep(ms, call.settings.signal, () => aborted(call));
+  await sleep(call, ms);
+}
+
+/** Waits `ms` on the client's clock; the caller's abort rejects it at once with `aborted()`. */
+export function sleep(call: Call, ms: number): Promise<void> {
+  const { signal } = call.settings;
+  const slept = call.client.clock.sleep(ms, signal);
+  return signal ? slept.catch(() => Promise.reject(aborted(call))) : slept;
 }
 
 /**
@@ -62,13 +68,14 @@ export async function wait(call: Call, ms: number, last?: Error): Promise<void> 
 export function watch<T>(call: Call, answer: T | Promise<T>, last?: Error): Promise<T> {
   const left = timeLeft(call);
   const { signal } = call.settings;
+  const { clock } = call.client;
   if (!(answer instanceof Promise) || (left === Infinity && !signal))
     return Promise.resolve(answer);
   return new Promise<T>((resolve, reject) => {
     if (signal?.aborted) return reject(aborted(call));
     if (left <= 0) return reject(deadlineError(call, last));
     const done = () => {
-      clearTimeout(timer);
+      clock.cancel(timer);
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = () => {
@@ -78,10 +85,14 @@ export function watch<T>(call: Call, answer: T | Promise<T>, last?: Error): Prom
     const timer =
       left === Infinity
         ? undefined
-        : setTimeout(() => {
-            done();
-            reject(deadlineError(call, last));
-          }, left);
+        : clock.timer(
+            left,
+            () => {
+              done();
+              reject(deadlineError(call, last));
+            },
+            undefined,
+          );
     signal?.addEventListener('abort', onAbort, { once: true });
     answer.then(
       (value) => {

@@ -25,14 +25,14 @@ export const pause: Step = (call, next) => {
 
 async function hold(call: Call, first: number): Promise<void> {
   const { clock, scope } = call.client;
-  let end = clock() + first;
+  let end = clock.now() + first;
   addHeld(call, first, 'rate-limit');
   for (let held = first; held > 0; held = scope.pausedFor()) {
     // Only what another call's 429 added is a further hold: a timer can fire up to
     // 1 ms before the clock says, and that remainder is the same pause.
-    const extended = clock() + held - end;
+    const extended = clock.now() + held - end;
     if (extended >= 1) addHeld(call, extended, 'rate-limit');
-    end = Math.max(end, clock() + held);
+    end = Math.max(end, clock.now() + held);
     await wait(call, held);
   }
 }

@@ -11,9 +11,9 @@ import {
   type ChatDashError,
 } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
-import { aborted, deadlineError, isFinal, timeLeft, watch } from './deadline.js';
+import { deadlineError, isFinal, sleep, timeLeft, watch } from './deadline.js';
 import { round } from './pause.js';
-import { isRetryable, retryDelay, sleep, type Delay } from './backoff.js';
+import { isRetryable, retryDelay, type Delay } from './backoff.js';
 
 export const retry: Step = async (call, next) => {
   // What the retry about to run paid for (after a timeout or not), until it runs.
@@ -42,13 +42,12 @@ export const retry: Step = async (call, next) => {
         reason: error.message,
         requestId: (error as Partial<APIError>).requestId,
       });
-      const ends = call.client.clock() + delay.ms;
-      const { signal } = call.settings;
-      await sleep(delay.ms, signal, () => aborted(call));
+      const ends = call.client.clock.now() + delay.ms;
+      await sleep(call, delay.ms);
       // Note: a timer can fire up to 1 ms early by the clock; the rest of a pause
       // this call waited for must not show up as a hold by another call.
-      const early = ends - call.client.clock();
-      if (early > 0) await sleep(early, signal, () => aborted(call));
+      const early = ends - call.client.clock.now();
+      if (early > 0) await sleep(call, early);
       call.n++;
     }
   }

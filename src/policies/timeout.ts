@@ -6,6 +6,7 @@
  * When the deadline comes before the timeout, the deadline's error is thrown.
  */
 import { APIConnectionTimeoutError } from '../errors.js';
+import type { ClockTimer } from '../coordination/clock.js';
 import type { Call, Outcome, Step } from '../pipeline.js';
 import { aborted, deadlineError, timeLeft } from './deadline.js';
 
@@ -16,7 +17,11 @@ export const timeout: Step = (call, next) => {
   const controller = (call.abort = call.client.transport.newAbort());
   return new Promise<Outcome>((resolve, reject) => {
     const watch = new Watch(call, controller, left < timeoutMs, reject);
-    watch.timer = setTimeout(expire, watch.byDeadline ? Math.max(0, left) : timeoutMs, watch);
+    watch.timer = call.client.clock.timer(
+      watch.byDeadline ? Math.max(0, left) : timeoutMs,
+      expire,
+      watch,
+    );
     if (signal) {
       watch.onAbort = () => {
         watch.done();
@@ -44,7 +49,7 @@ export const timeout: Step = (call, next) => {
  * every attempt, and a closure apiece costs more than the rest of the step.
  */
 class Watch {
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  timer: ClockTimer | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
 
   constructor(
@@ -55,7 +60,7 @@ class Watch {
   ) {}
 
   done(): void {
-    clearTimeout(this.timer);
+    this.call.client.clock.cancel(this.timer);
     if (this.onAbort) this.call.settings.signal?.removeEventListener('abort', this.onAbort);
   }
 }

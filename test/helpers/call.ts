@@ -5,7 +5,7 @@
  * one at a time with a stub `next`, no network and no client.
  */
 import type { BudgetNumbers } from '../../src/coordination/budget.js';
-import type { Clock } from '../../src/coordination/clock.js';
+import { timersClock, type Clock } from '../../src/coordination/clock.js';
 import {
   OPEN_SCOPE,
   type BreakerNumbers,
@@ -39,7 +39,7 @@ export interface LogLine {
 
 export interface CallOptions {
   fetch?: FetchLike;
-  /** The clock of the scope and the call; `Date.now` (faked by `vi.useFakeTimers`) by default. */
+  /** The clock of the scope and the call; `Date.now` and the timers (faked by `vi.useFakeTimers`) by default. */
   clock?: Clock;
   /** Pass one coordinator to several calls to give them one scope, as one client's calls have. */
   coordinator?: MemoryCoordinator;
@@ -64,7 +64,7 @@ export interface Harness {
 }
 
 export function makeCall(options: CallOptions = {}): Harness {
-  const clock = options.clock ?? (() => Date.now());
+  const clock = options.clock ?? timersClock(() => Date.now());
   const coordinator = options.coordinator ?? new MemoryCoordinator(clock);
   const logs: LogLine[] = [];
   const record = (level: keyof Logger) => (message: string, fields?: Record<string, unknown>) =>

@@ -4,6 +4,7 @@
  * network, no timers.
  */
 import { describe, expect, it } from 'vitest';
+import { timersClock } from '../../src/coordination/clock.js';
 import { Breaker } from '../../src/coordination/breaker.js';
 import { OPEN_SCOPE, type ScopeConfig } from '../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../src/coordination/memory.js';
@@ -131,7 +132,7 @@ describe('the in-process scope', () => {
 
   it('is shared by clients with the same origin and key, and by nobody else', () => {
     let now = t0;
-    const coordinator = new MemoryCoordinator(() => now);
+    const coordinator = new MemoryCoordinator(timersClock(() => now));
     const a = coordinator[OPEN_SCOPE]('http://127.0.0.1:1', 'key-one', config());
     const b = coordinator[OPEN_SCOPE]('http://127.0.0.1:1', 'key-one', config());
     const otherKey = coordinator[OPEN_SCOPE]('http://127.0.0.1:1', 'key-two', config());
@@ -159,7 +160,11 @@ describe('the in-process scope', () => {
       warn: (message: string) => lines.push(`warn ${message}`),
       info: (message: string) => lines.push(`info ${message}`),
     };
-    const scope = new MemoryCoordinator(() => now)[OPEN_SCOPE]('http://h', 'k', config(log));
+    const scope = new MemoryCoordinator(timersClock(() => now))[OPEN_SCOPE](
+      'http://h',
+      'k',
+      config(log),
+    );
     for (let i = 0; i < 6; i++) scope.report('failure', false);
     now += 5_000;
     expect(scope.admit()).toEqual({ open: false, probe: true });

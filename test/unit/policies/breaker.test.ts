@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { timersClock } from '../../../src/coordination/clock.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIError, CircuitOpenError } from '../../../src/errors.js';
 import { run, type Outcome } from '../../../src/pipeline.js';
@@ -8,7 +9,7 @@ import { makeCall, outcome, type Harness } from '../../helpers/call.js';
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
 
-const clock = () => Date.now();
+const clock = timersClock(() => Date.now());
 const circuitBreaker = { failureThreshold: 2, openMs: 1_000 };
 
 /** Calls of one scope; `messages(level)` reads what the log of any of them wrote. */

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { timersClock } from '../../../src/coordination/clock.js';
 import {
   APIConnectionTimeoutError,
   APIUserAbortError,
@@ -20,7 +21,7 @@ import { apiKey, failure, makeCall, outcome } from '../../helpers/call.js';
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
 
-const clock = () => Date.now();
+const clock = timersClock(() => Date.now());
 
 describe('the deadline', () => {
   it('starts on the client clock when the call starts, and is absent without deadlineMs', () => {

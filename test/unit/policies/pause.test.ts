@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { timersClock } from '../../../src/coordination/clock.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIError, APIUserAbortError, RateLimitError } from '../../../src/errors.js';
 import type { Call } from '../../../src/pipeline.js';
@@ -8,7 +9,7 @@ import { failure, makeCall, outcome } from '../../helpers/call.js';
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
 
-const clock = () => Date.now();
+const clock = timersClock(() => Date.now());
 
 /** What a failed attempt with `status` and `headers` rejects with. */
 function answered(call: Call, status: number, headers: Record<string, string> = {}) {

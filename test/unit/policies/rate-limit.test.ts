@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { timersClock } from '../../../src/coordination/clock.js';
 import type { RateNumbers } from '../../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIConnectionTimeoutError, APIError } from '../../../src/errors.js';
@@ -9,7 +10,7 @@ import { failure, makeCall, outcome, type CallOptions } from '../../helpers/call
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
 
-const clock = () => Date.now();
+const clock = timersClock(() => Date.now());
 const tenPerSecond = { perSecond: 10, burst: 1, adaptive: false };
 
 /** Calls of one scope (one coordinator), as one client's calls are. */

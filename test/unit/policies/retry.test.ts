@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { timersClock } from '../../../src/coordination/clock.js';
 import {
   APIConnectionError,
   APIConnectionTimeoutError,
@@ -20,7 +21,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const clock = () => Date.now();
+const clock = timersClock(() => Date.now());
 
 function status(call: Call, code: number, headers: Record<string, string> = {}) {
   return APIError.from(code, '', new Headers(headers), {}, { url: call.url, attempts: [] });

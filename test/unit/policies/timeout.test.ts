@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { timersClock } from '../../../src/coordination/clock.js';
 import { APIConnectionTimeoutError, APIUserAbortError } from '../../../src/errors.js';
 import { isFinal, startDeadline } from '../../../src/policies/deadline.js';
 import type { Call } from '../../../src/pipeline.js';
@@ -8,7 +9,7 @@ import { failure, makeCall, never, outcome } from '../../helpers/call.js';
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
 
-const clock = () => Date.now();
+const clock = timersClock(() => Date.now());
 /** The signal of the attempt's abort (a client with a plain fetch makes AbortControllers). */
 const attemptSignal = (call: Call) => (call.abort as AbortController | undefined)?.signal;
 

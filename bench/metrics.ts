@@ -92,13 +92,14 @@ export async function metricsPaths(calls = 200_000): Promise<string[]> {
   );
   const client = await loadMetrics('http://127.0.0.1:1', opened, 'bench-key');
   if (!client) throw new Error('bench: the metrics need @opentelemetry/api');
+  const first = { attempts: [], heldMs: 0, heldSource: undefined };
   const time = () => {
     const run = () => {
       for (let i = 0; i < calls; i++) {
         const call = client.forCall();
-        call?.sending(undefined, 0, undefined);
+        call?.sending(first);
         call?.attempt(0.2, 200, undefined);
-        call?.call(0.25, undefined);
+        call?.call(performance.now(), undefined);
       }
     };
     run(); // warm-up

@@ -224,15 +224,14 @@ class ChatDashClientImpl implements ChatDashClient {
     call.span = this.#context.tracing ? startCall(call.url) : undefined;
     call.metrics = this.#metrics?.forCall();
     const started = call.metrics ? performance.now() : 0;
+    let failed: Error | undefined;
     try {
-      const outcome = await run(this.#steps, call, exchange);
-      call.span?.end(undefined);
-      call.metrics?.call(performance.now() - started, undefined);
-      return outcome;
+      return await run(this.#steps, call, exchange);
     } catch (error) {
-      call.span?.end(error as Error);
-      call.metrics?.call(performance.now() - started, error as Error);
-      throw error;
+      throw (failed = error as Error);
+    } finally {
+      call.span?.end(failed);
+      call.metrics?.call(started, failed);
     }
   }
 }

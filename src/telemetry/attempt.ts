@@ -17,7 +17,7 @@ export const observe: Step = (call, next) => {
   call.headers = headers;
   const span = call.span?.attempt(call.n, headers);
   const { metrics } = call;
-  metrics?.sending(call.attempts.at(-1), call.heldMs, call.heldSource);
+  metrics?.sending(call);
   const entry: Attempt = { attempt: call.n, durationMs: 0 };
   // Attempt 1 held by a pause or a throttle carries the wait before it (there is no record before it).
   if (call.attempts.length === 0 && call.heldSource !== undefined)

@@ -19,8 +19,8 @@ import type {
   MeterProvider,
   Observable,
 } from '@opentelemetry/api';
-import type { Attempt, DelaySource } from '../types.js';
-import type { ClientMetrics, MetricsSetup, Recorder, ScopeState, WatchedScope } from './metrics.js';
+import type { DelaySource } from '../types.js';
+import type { ClientMetrics, Recorder, ScopeState, Sending, WatchedScope } from './metrics.js';
 import type { Api } from './otel.js';
 
 /** OpenTelemetry's advice for `http.client.request.duration`, in seconds; used for every duration here. */
@@ -129,7 +129,14 @@ export class Metrics implements ClientMetrics, Recorder {
   readonly #version: string;
   #instruments: Instruments | undefined;
 
-  constructor({ api, baseUrl, scope, apiKey, template, version }: MetricsSetup) {
+  /** `template` and `version`: the endpoint's URL template and this package's version. */
+  constructor(
+    api: Api,
+    [template, version]: readonly [string, string],
+    baseUrl: string,
+    scope: WatchedScope,
+    apiKey: string,
+  ) {
     this.#api = api;
     this.#version = version;
     const url = new URL(baseUrl);
@@ -151,10 +158,12 @@ export class Metrics implements ClientMetrics, Recorder {
     return this.#instruments ? this : undefined;
   }
 
-  sending(previous: Attempt | undefined, heldMs: number, held: DelaySource | undefined): void {
+  sending(call: Sending): void {
     const set = this.#instruments;
     if (!set) return;
-    const source = previous ? previous.delaySource : held;
+    const previous = call.attempts.at(-1);
+    const heldMs = call.heldMs;
+    const source = previous ? previous.delaySource : call.heldSource;
     if (source === undefined) return;
     try {
       if (previous) set.retries.add(1, bySource[source]);
@@ -174,11 +183,11 @@ export class Metrics implements ClientMetrics, Recorder {
     }
   }
 
-  call(ms: number, error: Error | undefined): void {
+  call(started: number, error: Error | undefined): void {
     const set = this.#instruments;
     if (!set) return;
     try {
-      set.call.record(ms / 1000, error ? this.#callAttributes(error.name) : this.#call);
+      set.call.record((performance.now() - started) / 1000, error ? this.#callAttributes(error.name) : this.#call);
     } catch {
       // as above
     }

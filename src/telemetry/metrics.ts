@@ -8,7 +8,7 @@
 import { ENDPOINT } from '../endpoint.js';
 import type { Attempt, DelaySource } from '../types.js';
 import { VERSION } from '../version.js';
-import { loadOpenTelemetry, openTelemetry, type Api } from './otel.js';
+import { loadOpenTelemetry, openTelemetry } from './otel.js';
 
 /**
  * A scope's state as its gauges show it, read without changing anything:
@@ -32,14 +32,21 @@ export interface WatchedScope {
   state?(): ScopeState | undefined;
 }
 
+/** What `sending` reads of a call: the attempts so far, and how long attempt 1 was held, and why. */
+export interface Sending {
+  readonly attempts: readonly Attempt[];
+  readonly heldMs: number;
+  readonly heldSource: DelaySource | undefined;
+}
+
 /** Records one call: its attempts, the waits before them, and the call itself. */
 export interface Recorder {
   /** An attempt is about to be sent: a retry, and the wait before it, are recorded now. */
-  sending(previous: Attempt | undefined, heldMs: number, held: DelaySource | undefined): void;
+  sending(call: Sending): void;
   /** An attempt ended: its status when it had an answer, `error.type` as on its span. */
   attempt(ms: number, status: number | undefined, errorType: string | undefined): void;
-  /** The call settled, with the error it rejected with, if any. */
-  call(ms: number, error: Error | undefined): void;
+  /** The call settled, with the error it rejected with, if any; `started`: its `performance.now()`. */
+  call(started: number, error: Error | undefined): void;
 }
 
 /** One client's metrics, once loaded. */
@@ -49,37 +56,26 @@ export interface ClientMetrics {
 }
 
 /**
- * What the chunk is given, the loaded API included: it imports nothing at run
- * time that the main entry loads too, as a module shared by both would be
- * split into a chunk of its own in an app's bundle, and loaded by every app.
- */
-export interface MetricsSetup {
-  api: Api;
-  baseUrl: string;
-  scope: WatchedScope;
-  apiKey: string;
-  /** The endpoint's URL template, for `url.template`. */
-  template: string;
-  /** This package's version, for the meter. */
-  version: string;
-}
-
-/**
  * Loads the API and, when it is installed, the metrics chunk, then makes a
  * client's metrics (its gauges report from then on). Resolves to `undefined`
- * without the API; never rejects, as metrics must never break a client.
+ * without the API; never rejects, as metrics must never break a client. The
+ * chunk is handed the API and the two constants it needs: it imports nothing
+ * at run time that the main entry loads too, as a module shared by both would
+ * be split into a chunk of its own in an app's bundle, loaded by every app.
  */
 export function loadMetrics(
   baseUrl: string,
   scope: WatchedScope,
   apiKey: string,
 ): Promise<ClientMetrics | undefined> {
-  return Promise.resolve(loadOpenTelemetry())
-    .then(async () => {
+  return loadOpenTelemetry()
+    .then(() => {
       const api = openTelemetry();
-      if (!api) return undefined;
-      const { Metrics } = await import('./metrics-instruments.js');
-      return new Metrics({ api, baseUrl, scope, apiKey, template: ENDPOINT, version: VERSION });
+      return api
+        ? import('./metrics-instruments.js').then(
+            (chunk) => new chunk.Metrics(api, [ENDPOINT, VERSION], baseUrl, scope, apiKey),
+          )
+        : undefined;
     })
     .catch(() => undefined);
 }

@@ -9,11 +9,10 @@ export type Api = typeof OpenTelemetry;
 
 /** `null`: looked for and not installed. */
 let api: Api | null | undefined;
-let loading: Promise<unknown> | undefined;
+let loading: Promise<void> | undefined;
 
-/** Starts loading the API once per process; `undefined` when it was already tried. */
-export function loadOpenTelemetry(): Promise<unknown> | undefined {
-  if (api !== undefined) return undefined;
+/** Starts loading the API once per process; the same promise after, settled once it was tried. */
+export function loadOpenTelemetry(): Promise<void> {
   return (loading ??= import('@opentelemetry/api').then(
     (module: unknown) => {
       // A CommonJS build of the API can arrive as `default` through import().

@@ -33,8 +33,7 @@ import { Log } from './telemetry/log.js';
 import { Redactor } from './telemetry/redact.js';
 import { requestId } from './telemetry/request-id.js';
 import { loadMetrics, type ClientMetrics } from './telemetry/metrics.js';
-import { loadOpenTelemetry } from './telemetry/otel.js';
-import { startCall } from './telemetry/tracing.js';
+import { loadOpenTelemetry, startCall } from './telemetry/otel.js';
 import type {
   BulkOptions,
   BulkResult,

@@ -187,7 +187,10 @@ export class Metrics implements ClientMetrics, Recorder {
     const set = this.#instruments;
     if (!set) return;
     try {
-      set.call.record((performance.now() - started) / 1000, error ? this.#callAttributes(error.name) : this.#call);
+      set.call.record(
+        (performance.now() - started) / 1000,
+        error ? this.#callAttributes(error.name) : this.#call,
+      );
     } catch {
       // as above
     }

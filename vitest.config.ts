@@ -60,6 +60,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Each file starts its own Verdaccio (test/release/registry.ts) and builds in a copy
+          // of the checkout; a file's tests run in order on one registry.
+          name: 'release',
+          include: ['test/release/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // Each file starts its own redis-server (test/helpers/redis.ts); a missing one fails.
           name: 'redis',
           include: ['test/redis/**/*.test.ts'],

@@ -1,39 +1,46 @@
 /**
- * CHANGELOG.md: `spec:update` files each vendored spec change under
- * `## Unreleased`, newest first, so the release that ships it lists it.
+ * CHANGELOG.md: `npm run release:version` files the text of the changesets it
+ * applies under `## <version>`, newest first. Entries written by hand under
+ * `## Unreleased` ship with that version, so they move into its section.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
 
-const UNRELEASED = /^## Unreleased[ \t]*$/m;
-
-/** The changelog with `entry` first under `## Unreleased` (added below the title if missing). */
-export function addUnreleased(changelog: string, entry: string): string {
-  const section = UNRELEASED.exec(changelog);
-  if (section) {
-    const at = section.index + section[0].length;
-    return `${changelog.slice(0, at)}\n\n${entry.trim()}\n${changelog.slice(at)}`;
-  }
-  const title = /^# .*$/m.exec(changelog);
-  const at = title ? title.index + title[0].length : 0;
-  const head = title ? `${changelog.slice(0, at)}\n\n` : '# Changelog\n\n';
-  return `${head}## Unreleased\n\n${entry.trim()}\n\n${changelog.slice(at).trimStart()}`;
-}
+const UNRELEASED = /^## Unreleased[ \t]*\n([\s\S]*?)(?=^## |(?![\s\S]))/m;
 
 /**
- * `<root>/CHANGELOG.md` with the entry added (a new file when there is none),
- * formatted with the repository's prettier settings: `npm run lint` checks it,
- * and a spec-update pull request must pass lint as it stands. Writes nothing:
- * spec:update moves it into place with the other files it changes.
+ * The changelog with a `## <version>` section holding `entry`, above every
+ * earlier version; the `## Unreleased` section, if any, is folded into it.
  */
-export async function changelogWith(root: string, entry: string): Promise<string> {
-  const path = join(root, 'CHANGELOG.md');
-  // Only a missing file is an empty changelog; one that cannot be read stops the update.
-  const before = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+export function addRelease(changelog: string, version: string, entry: string): string {
+  let text = changelog;
+  let unreleased = '';
+  const section = UNRELEASED.exec(text);
+  if (section) {
+    unreleased = (section[1] ?? '').trim();
+    text = text.slice(0, section.index) + text.slice(section.index + section[0].length);
+  }
+  const body = [entry.trim(), unreleased].filter(Boolean).join('\n\n');
+  const heading = `## ${version}\n\n${body}\n\n`;
+  const first = /^## /m.exec(text);
+  if (first) return text.slice(0, first.index) + heading + text.slice(first.index);
+  const title = /^# .*$/m.exec(text);
+  if (!title) return `# Changelog\n\n${heading}${text.trimStart()}`;
+  return `${text.trimEnd()}\n\n${heading}`;
+}
+
+/** `text` formatted as the repository's prettier settings format `<root>/<path>` (`npm run lint` checks it). */
+export async function formatMarkdown(root: string, path: string, text: string): Promise<string> {
+  const file = join(root, path);
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(text, { ...options, filepath: file });
+}
+
+/** `<root>/CHANGELOG.md`, or '' when there is none; one that cannot be read is an error. */
+export async function readChangelog(root: string): Promise<string> {
+  return readFile(join(root, 'CHANGELOG.md'), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
     throw new Error(`cannot read CHANGELOG.md (${error.code ?? error.message})`);
   });
-  const options = (await prettier.resolveConfig(path)) ?? {};
-  return prettier.format(addUnreleased(before, entry), { ...options, filepath: path });
 }

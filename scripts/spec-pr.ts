@@ -56,13 +56,14 @@ export function specPullRequest(options: {
   const body = [
     '## Upstream spec change',
     '',
-    `The \`spec-update\` workflow found a new OpenAPI document on ${sourceUrl} and ran \`npm run spec:update\`: this pull request carries the vendored spec, the regenerated \`generated/\` files and the \`CHANGELOG.md\` entry.`,
+    `The \`spec-update\` workflow found a new OpenAPI document on ${sourceUrl} and ran \`npm run spec:update\`: this pull request carries the vendored spec, the regenerated \`generated/\` files and a changeset (\`.changeset/spec-update-*.md\`, a **${bump}** bump of \`chatdash-client\` with the report below as its text).`,
     '',
     renderReport(report, 'markdown'),
     '',
     '## Before merging',
     '',
     `- This change implies a **${bump}** release (${version} → ${next}).`,
+    '- Once merged, the release workflow adds it to the "Version packages" pull request; merging that one publishes `chatdash-client` and `chatdash-types`.',
     '- Review the diff of `generated/`; nothing here merges by itself.',
     // GitHub starts no workflow for events made with a run's own GITHUB_TOKEN.
     '- CI starts on its own only when the workflow has a `SPEC_UPDATE_TOKEN` secret; without one, close and reopen this pull request to run it.',

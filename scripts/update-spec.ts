@@ -8,8 +8,11 @@
  * The report lists each change to the operation and the Conversation schema,
  * marked BREAKING or compatible. With markdown or json, stdout carries the
  * report alone (a pull request body, a file for scripts/spec-pr.ts) and the
- * lines about what was written go to stderr. A write also files the Markdown
- * report in CHANGELOG.md under `## Unreleased`. Every file is written to a
+ * lines about what was written go to stderr. A write also adds a changeset,
+ * .changeset/spec-update-<new sha256, 12 digits>.md: a `major` bump of
+ * chatdash-client for a breaking change, `minor` otherwise, with the Markdown
+ * report as its text (`npm run release:version` moves it into CHANGELOG.md).
+ * Every file is written to a
  * staging folder first and renamed into place only when all of them are ready,
  * so a refused or failed update leaves the checkout as it was. Exit codes:
  * 0 done (nothing breaking), 3 something is breaking (CI can stop a release on
@@ -175,17 +178,11 @@ export async function updateSpec(options: {
       // A spec that does not lint or generate is not vendored.
       throw new RefusedError(`the new spec was not vendored: ${(error as Error).message}`);
     }
-    const { changelogWith } = await import('./changelog.js');
+    const changeset = await specChangeset(root, result.report);
     // The spec last: a run cut short before it leaves the old spec, and the next run redoes the update.
     const files = [
       ...generated,
-      {
-        path: 'CHANGELOG.md',
-        contents: await changelogWith(
-          root,
-          `### Spec update (${record.retrieved})\n\n${renderReport(result.report, 'markdown')}`,
-        ),
-      },
+      changeset,
       { path: 'spec/SOURCE.json', contents: `${JSON.stringify(record, null, 2)}\n` },
       { path: 'spec/chatdash.yaml', contents: yaml },
     ];
@@ -194,12 +191,27 @@ export async function updateSpec(options: {
       'spec/chatdash.yaml',
       'spec/SOURCE.json',
       ...generated.map((f) => f.path),
-      'CHANGELOG.md',
+      changeset.path,
     ];
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
   return result;
+}
+
+/**
+ * The changeset for a vendored spec change: it names chatdash-client with
+ * `major` for a breaking change and `minor` otherwise (callers must act on a
+ * breaking change, not on an addition; even a change to descriptions changes
+ * the generated declarations), and its text is the Markdown report. Named
+ * after the new spec, so running the update again rewrites the same file.
+ */
+export async function specChangeset(root: string, report: SpecReport): Promise<GeneratedFile> {
+  const path = `.changeset/spec-update-${report.sha256.new.slice(0, 12)}.md`;
+  const bump = report.breaking ? 'major' : 'minor';
+  const text = `---\n'chatdash-client': ${bump}\n---\n\n${renderReport(report, 'markdown')}\n`;
+  const { formatMarkdown } = await import('./changelog.js');
+  return { path, contents: await formatMarkdown(root, path, text) };
 }
 
 /**
@@ -243,8 +255,9 @@ export async function replaceFiles(
 const USAGE = `usage: npm run spec:update -- <page.md | https://...> [--check-only] [--format text|markdown|json] [--timeout-ms N]
 
 Pulls the OpenAPI document out of a ChatDash docs page (a file or an http(s) URL),
-vendors it as spec/chatdash.yaml, regenerates generated/, adds the change report to
-CHANGELOG.md and prints the report.
+vendors it as spec/chatdash.yaml, regenerates generated/, adds a changeset
+(.changeset/spec-update-*.md: major if breaking, minor otherwise) whose text is the
+Markdown report, and prints the report.
 
   --check-only     print the report; change no file
   --format F       the report's form: text (default), markdown or json

@@ -12,9 +12,16 @@
 import { parseArgs } from 'node:util';
 import { createChatDashClient } from './index.js';
 import { APIError, ChatDashError, ResponseValidationError } from './errors.js';
+import { LIMITS, type Limited } from './limits.js';
 import { checkParams } from './options.js';
 import { maskSecrets } from './rules.js';
 import { VERSION } from './version.js';
+
+/** As the help shows an option's range: `0 to 10 (default 2)`. */
+function range(name: Limited): string {
+  const { min, max, default: value } = LIMITS[name];
+  return `${min} to ${max}${value === undefined ? '' : ` (default ${value})`}`;
+}
 
 const USAGE = `Usage: chatdash get-conversation <agentId> <conversationId> [options]
 
@@ -24,8 +31,8 @@ Options:
   --platform-id        conversationId is the platform's ID (sends ?isPlatformId=true)
   --validate           check the response against the spec's Conversation schema
   --base-url URL       API base URL (default: $CHATDASH_BASE_URL, else https://api.chat-dash.com/v1/public)
-  --timeout-ms N       per-attempt timeout in milliseconds, 1 to 2147483647 (default 30000)
-  --max-retries N      retries after a failed attempt, 0 to 10 (default 2)
+  --timeout-ms N       per-attempt timeout in milliseconds, ${range('timeoutMs')}
+  --max-retries N      retries after a failed attempt, ${range('maxRetries')}
   -h, --help           show this help
   --version            print the version of chatdash-client
 
@@ -104,8 +111,8 @@ function parseCommand(argv: string[], env: Record<string, string | undefined>) {
   // usage error (exit 2) like any other bad argument, not a failed call (exit 1).
   checkParams({ agentId, conversationId }, 'get-conversation');
   // Checked here, before a client exists, so the message names the flag, not the option.
-  const timeoutMs = integer(values['timeout-ms'], '--timeout-ms', 1, 2_147_483_647);
-  const maxRetries = integer(values['max-retries'], '--max-retries', 0, 10);
+  const timeoutMs = integer(values['timeout-ms'], '--timeout-ms', 'timeoutMs');
+  const maxRetries = integer(values['max-retries'], '--max-retries', 'maxRetries');
   const apiKey = env['CHATDASH_API_KEY'];
   if (!apiKey)
     throw new UsageError('CHATDASH_API_KEY is not set (the key is read only from the environment)');
@@ -200,8 +207,9 @@ function editDistance(a: string, b: string): number {
 /** Plain decimal digits only: `1.5`, `1e3`, ` 5` and `0x10` are not what a user means by N. */
 // Not the shared `integer` rule: a flag's value is text as typed, so the message quotes
 // it as typed (`got "1e3"`), where the library's rule names a value's type (`got string "1e3"`).
-function integer(value: string | undefined, flag: string, min: number, max: number) {
+function integer(value: string | undefined, flag: string, option: Limited) {
   if (value === undefined) return undefined;
+  const { min, max } = LIMITS[option];
   const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
   if (!(n >= min && n <= max)) {
     throw new UsageError(

@@ -26,7 +26,7 @@ import { pause } from './policies/pause.js';
 import { retry } from './policies/retry-policy.js';
 import { throttle } from './policies/throttle.js';
 import { timeout } from './policies/timeout.js';
-import { considerNodeFetch } from './transports/node-fetch.js';
+import { chooseTransport } from './transports/choose-transport.js';
 import { exchange } from './policies/transport.js';
 import { observe } from './telemetry/attempt.js';
 import { Log } from './telemetry/log.js';
@@ -104,7 +104,7 @@ class ChatDashClientImpl implements ChatDashClient {
       },
     );
     this.#context = {
-      fetch: settings.fetch,
+      transport: chooseTransport(settings.fetch, settings.middleware),
       // One plain object, copied per attempt: Node's fetch validates it once per call,
       // where openapi-fetch's header merging builds and validates a Headers object first.
       headers: {
@@ -122,7 +122,6 @@ class ChatDashClientImpl implements ChatDashClient {
       middleware: settings.middleware,
       tracing: settings.tracing,
     };
-    considerNodeFetch(settings.fetch);
     this.#steps = steps(settings);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;

@@ -7,6 +7,7 @@ import { checkBaseUrl } from './base-url.js';
 import { DEFAULT_RETRY_BUDGET, type BudgetNumbers } from './coordination/budget.js';
 import type { BreakerNumbers, CoordinatorEngine, RateNumbers } from './coordination/coordinator.js';
 import { checkBreaker, checkCoordinator, checkRateLimit } from './coordination/options.js';
+import { LIMITS, withinLimits } from './limits.js';
 import { describe, dropUndefined, fail, hideKey, integer, isObject, known } from './rules.js';
 import type {
   ChatDashClientOptions,
@@ -55,7 +56,6 @@ export interface CallSettings {
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['off', 'error', 'warn', 'info', 'debug'];
-const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout treats anything larger as 1 ms
 
 export function resolveOptions(options: ChatDashClientOptions): Resolved {
   try {
@@ -72,10 +72,10 @@ function resolve(options: ChatDashClientOptions): Resolved {
   const {
     apiKey = env('CHATDASH_API_KEY'),
     baseUrl = env('CHATDASH_BASE_URL') ?? DEFAULT_BASE_URL,
-    timeoutMs = 30_000,
-    maxRetries = 2,
-    maxResponseBytes = 10_485_760,
-    deadlineMs,
+    timeoutMs = LIMITS.timeoutMs.default,
+    maxRetries = LIMITS.maxRetries.default,
+    maxResponseBytes = LIMITS.maxResponseBytes.default,
+    deadlineMs = LIMITS.deadlineMs.default,
     fetch = globalThis.fetch,
     headers = {},
     validateResponses = false,
@@ -140,13 +140,11 @@ function resolve(options: ChatDashClientOptions): Resolved {
       baseUrl,
       options.baseUrl === undefined && env('CHATDASH_BASE_URL') !== undefined,
     ),
-    timeoutMs: integer(timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS, where),
-    maxRetries: integer(maxRetries, 'maxRetries', 0, 10, where),
-    maxResponseBytes: integer(maxResponseBytes, 'maxResponseBytes', 1, 2 ** 31 - 1, where),
+    timeoutMs: withinLimits(timeoutMs, 'timeoutMs', where),
+    maxRetries: withinLimits(maxRetries, 'maxRetries', where),
+    maxResponseBytes: withinLimits(maxResponseBytes, 'maxResponseBytes', where),
     deadlineMs:
-      deadlineMs === undefined
-        ? undefined
-        : integer(deadlineMs, 'deadlineMs', 1, MAX_TIMER_MS, where),
+      deadlineMs === undefined ? undefined : withinLimits(deadlineMs, 'deadlineMs', where),
     fetch,
     headers: checkHeaders(headers),
     validate: validateResponses,
@@ -236,27 +234,27 @@ export function checkRequestOptions(
   return {
     signal,
     timeoutMs:
-      timeoutMs === defaults.timeoutMs
-        ? timeoutMs
-        : integer(timeoutMs, 'timeoutMs', 1, MAX_TIMER_MS, where),
+      timeoutMs === defaults.timeoutMs ? timeoutMs : withinLimits(timeoutMs, 'timeoutMs', where),
     maxRetries:
       maxRetries === defaults.maxRetries
         ? maxRetries
-        : integer(maxRetries, 'maxRetries', 0, 10, where),
+        : withinLimits(maxRetries, 'maxRetries', where),
     maxResponseBytes:
       maxResponseBytes === defaults.maxResponseBytes
         ? maxResponseBytes
-        : integer(maxResponseBytes, 'maxResponseBytes', 1, 2 ** 31 - 1, where),
+        : withinLimits(maxResponseBytes, 'maxResponseBytes', where),
     deadlineMs:
       deadlineMs === defaults.deadlineMs || deadlineMs === undefined
         ? deadlineMs
-        : integer(deadlineMs, 'deadlineMs', 1, MAX_TIMER_MS, where),
+        : withinLimits(deadlineMs, 'deadlineMs', where),
   };
 }
 
-/** `getConversations`' `concurrency`: an integer from 1 to 64, default 8. */
+/** `getConversations`' `concurrency`. */
 export function checkConcurrency(value: unknown): number {
-  return value === undefined ? 8 : integer(value, 'concurrency', 1, 64, 'getConversations');
+  return value === undefined
+    ? LIMITS.concurrency.default
+    : withinLimits(value, 'concurrency', 'getConversations');
 }
 
 // Visible ASCII with inner spaces: no control characters (CR, LF, NUL...) and no surrounding whitespace.

@@ -10,14 +10,13 @@ import type { Clock } from './coordination/clock.js';
 import type { CallSettings } from './options.js';
 import type { Log } from './telemetry/log.js';
 import type { Redactor } from './telemetry/redact.js';
-import type { AttemptAbort } from './transports/attempt-abort.js';
+import type { Abort, Transport } from './transports/transport.js';
 import type { CallSpan } from './telemetry/tracing.js';
 import type { Recorder } from './telemetry/metrics.js';
 import type {
   Attempt,
   ConversationWithResponse,
   DelaySource,
-  FetchLike,
   GetConversationParams,
   Middleware,
   ValidationReport,
@@ -30,7 +29,8 @@ export interface Outcome extends ConversationWithResponse {
 
 /** What every call of one client shares: fixed when the client is made. */
 export interface ClientContext {
-  readonly fetch: FetchLike;
+  /** How attempts are sent and aborted, chosen once for the client's fetch and middleware. */
+  readonly transport: Transport;
   /** The request headers, Authorization included; copied per attempt. */
   readonly headers: Readonly<Record<string, string>>;
   readonly redactor: Redactor;
@@ -61,10 +61,8 @@ export interface Call {
   /** How long attempt 1 was held before it was sent, and why (it has no record before it). */
   heldMs: number;
   heldSource: DelaySource | undefined;
-  /** Aborted when this attempt's time is up or the caller aborts; what the transport is given. */
-  attemptSignal: AbortSignal | undefined;
-  /** In place of `attemptSignal`, for a transport that takes the client's light abort. */
-  attemptAbort: AttemptAbort | undefined;
+  /** Aborted when this attempt's time is up or the caller aborts; made by the transport. */
+  abort: Abort | undefined;
   /** This attempt's request headers (a copy: tracing adds `traceparent`). */
   headers: Record<string, string>;
 }
@@ -113,8 +111,7 @@ export function newCall(
     n: 1,
     heldMs: 0,
     heldSource: undefined,
-    attemptSignal: undefined,
-    attemptAbort: undefined,
+    abort: undefined,
     headers: client.headers,
   };
 }

@@ -29,6 +29,7 @@ import { newCall, run, type Call, type ClientContext, type Outcome } from '../..
 import { timeout } from '../../src/policies/timeout.js';
 import { Log } from '../../src/telemetry/log.js';
 import { Redactor } from '../../src/telemetry/redact.js';
+import { chooseTransport } from '../../src/transports/choose-transport.js';
 import { EventQueue } from '../fleet-sim/events.js';
 import { SharedStore } from '../fleet-sim/shared-scope.js';
 
@@ -177,7 +178,7 @@ async function scenario(processes: number, coordinated: boolean): Promise<Result
 
 function context(scope: Scope, events: EventQueue): ClientContext {
   return {
-    fetch: resolved.fetch,
+    transport: chooseTransport(resolved.fetch, []),
     headers: { Accept: 'application/json', Authorization: API_KEY },
     redactor,
     log,

@@ -8,13 +8,12 @@
 import { APIConnectionTimeoutError } from '../errors.js';
 import type { Call, Outcome, Step } from '../pipeline.js';
 import { aborted, deadlineError, timeLeft } from './deadline.js';
-import { newAttemptAbort } from './transport.js';
 
 export const timeout: Step = (call, next) => {
   const { signal, timeoutMs } = call.settings;
   if (signal?.aborted) return Promise.reject(aborted(call));
   const left = timeLeft(call);
-  const controller = newAttemptAbort(call);
+  const controller = (call.abort = call.client.transport.newAbort());
   return new Promise<Outcome>((resolve, reject) => {
     const watch = new Watch(call, controller, left < timeoutMs, reject);
     watch.timer = setTimeout(expire, watch.byDeadline ? Math.max(0, left) : timeoutMs, watch);

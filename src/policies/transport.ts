@@ -12,8 +12,7 @@ import type { Middleware } from '../types.js';
 import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
 import { isFinal, markFinal } from './deadline.js';
 import { settle } from './settle.js';
-import { ATTEMPT_ABORT, AttemptAbort, takesAttemptAbort } from '../transports/attempt-abort.js';
-import { DispatcherAbort, probeFor, takesDispatcherAbort } from '../transports/node-fetch.js';
+import type { SendAbort } from '../transports/transport.js';
 
 /** The innermost step: send, read, settle. */
 export async function exchange(call: Call): Promise<Outcome> {
@@ -44,53 +43,15 @@ export async function exchange(call: Call): Promise<Outcome> {
   return settle(call, response, body);
 }
 
-/**
- * The attempt's abort: for a transport that takes it (createUndiciFetch's, or
- * Node's own fetch once seen to use a dispatcher: see node-fetch.ts), with no
- * middleware building a Request, the client's light one; otherwise an
- * AbortController, whose signal the transport gets.
- */
-export function newAttemptAbort(call: Call): { abort(reason?: unknown): void } {
-  const { fetch, middleware } = call.client;
-  if (middleware.length === 0 && (takesAttemptAbort(fetch) || takesDispatcherAbort(fetch))) {
-    call.attemptSignal = undefined;
-    return (call.attemptAbort = new AttemptAbort());
-  }
-  const controller = new AbortController();
-  call.attemptSignal = controller.signal;
-  call.attemptAbort = undefined;
-  return controller;
-}
-
+/** Sends through the client's transport, with the attempt's abort unless told otherwise. */
 function send(
   call: Call,
   url: string,
   headers = call.headers,
-  signal = call.attemptSignal,
+  abort: SendAbort | undefined = call.abort,
   method = 'GET',
 ): Promise<Response> {
-  const { fetch } = call.client;
-  // The key must never reach another origin: a 3xx is an APIError, not followed.
-  // `dispatcher` is undici's, typed there as a full Dispatcher; fetch only calls its `dispatch`.
-  const init: Omit<RequestInit, 'dispatcher'> & {
-    [ATTEMPT_ABORT]?: AttemptAbort | undefined;
-    dispatcher?: object;
-  } = {
-    method,
-    headers,
-    redirect: 'manual',
-  };
-  if (signal) {
-    init.signal = signal;
-    const probe = probeFor(fetch);
-    if (!probe) return fetch(url, init as RequestInit);
-    init.dispatcher = probe;
-    return fetch(url, init as RequestInit).then(probe.answered);
-  }
-  const abort = call.attemptAbort;
-  if (abort && takesAttemptAbort(fetch)) init[ATTEMPT_ABORT] = abort;
-  else if (abort) init.dispatcher = new DispatcherAbort(abort);
-  return fetch(url, init as RequestInit);
+  return call.client.transport.send(url, method, headers, abort);
 }
 
 // What openapi-fetch hands its middleware as `options` (read-only).
@@ -114,10 +75,12 @@ const OPTIONS = Object.freeze({
 async function viaMiddleware(call: Call, via: Via): Promise<Response> {
   const { client, params } = call;
   const { isPlatformId, agentId, conversationId } = params;
+  // A client with middleware has a transport that makes AbortControllers: the Request carries its signal.
+  const signal = call.abort && 'signal' in call.abort ? call.abort.signal : undefined;
   let request = new Request(call.url, {
     method: 'GET',
     headers: call.headers,
-    ...(call.attemptSignal ? { signal: call.attemptSignal } : {}),
+    ...(signal ? { signal } : {}),
     redirect: 'manual',
   });
   const base = {
@@ -149,7 +112,7 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
       call,
       request.url,
       Object.fromEntries(request.headers),
-      via.join(call.attemptSignal, request.signal),
+      via.join(signal, request.signal),
       request.method,
     );
   } catch (error) {
@@ -190,7 +153,7 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
 
 /**
  * One attempt through middleware: the response the transport gave (any other
- * is a middleware's own), and the signal the request goes out with. A rebuilt
+ * is a middleware's own), and the abort the request goes out with. A rebuilt
  * `Request` (`new Request(url, init)`) has its own signal, which the attempt's
  * timeout and abort do not reach: the request is sent with both joined, so
  * either closes the socket. The listeners go when the attempt's body is read.
@@ -199,9 +162,9 @@ class Via {
   sent: Response | undefined = undefined;
   #unlink: (() => void) | undefined = undefined;
 
-  join(attempt: AbortSignal | undefined, own: AbortSignal): AbortSignal {
-    if (!attempt || own === attempt || attempt.aborted) return attempt ?? own;
-    if (own.aborted) return own;
+  join(attempt: AbortSignal | undefined, own: AbortSignal): SendAbort {
+    if (!attempt || own === attempt || attempt.aborted) return { signal: attempt ?? own };
+    if (own.aborted) return { signal: own };
     const joined = new AbortController();
     const onAttempt = () => joined.abort(attempt.reason);
     const onOwn = () => joined.abort(own.reason);
@@ -211,7 +174,7 @@ class Via {
       attempt.removeEventListener('abort', onAttempt);
       own.removeEventListener('abort', onOwn);
     };
-    return joined.signal;
+    return joined;
   }
 
   unlink(): void {

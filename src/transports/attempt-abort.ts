@@ -6,7 +6,8 @@
  * directly. A fetch marked with `ATTEMPT_ABORT` (createUndiciFetch's) gets
  * this handle as `init[ATTEMPT_ABORT]` and no `signal`; Node's own fetch gets
  * it through a one-attempt dispatcher (node-fetch.ts); every other fetch (the
- * app's own, one behind middleware) gets a real AbortSignal.
+ * app's own, one behind middleware) gets a real AbortSignal. Which of these a
+ * client uses is chosen once, when it is made (choose-transport.ts).
  * A global symbol, so the ESM and CJS copies of the package understand each other.
  */
 export const ATTEMPT_ABORT = Symbol.for('chatdash-client.attempt-abort');

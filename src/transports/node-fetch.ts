@@ -13,11 +13,14 @@
  * an app's `setGlobalDispatcher` included) and keeps that `abort`.
  *
  * Not every `globalThis.fetch` is Node's (an interceptor in tests, a polyfill,
- * another runtime): until a fetch has been seen to hand a request to the
- * dispatcher, its attempts also get a real signal; a fetch that answers
- * without calling the dispatcher keeps getting signals.
+ * another runtime): until the transport has seen its fetch hand a request to
+ * the dispatcher, its attempts also get a real signal; a fetch that answers
+ * without calling the dispatcher keeps getting signals. What was seen is kept
+ * on the client's transport, so each client learns it on its first attempt.
  */
-import type { AbortListener, AttemptAbort } from './attempt-abort.js';
+import type { FetchLike } from '../types.js';
+import { AttemptAbort, type AbortListener } from './attempt-abort.js';
+import { requestInit, type Abort, type SendAbort, type Transport } from './transport.js';
 
 // Where undici (Node's own and npm's) keeps the global dispatcher; fetch reads it there.
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
@@ -34,30 +37,41 @@ interface Handler {
 
 /** `probe`: not known yet; `light`: seen to dispatch, gets the light abort; `signal`: gets signals. */
 export type Mode = 'probe' | 'light' | 'signal';
-const modes = new WeakMap<object, Mode>();
 
-/** How the client aborts attempts on this fetch (undefined: not a candidate; always a signal). */
-export function nodeFetchMode(fetch: object): Mode | undefined {
-  return modes.get(fetch);
-}
-
-/**
- * Called when a client is made: its fetch is a candidate if it is the global
- * fetch of a Node process (where fetch is undici's).
- */
-export function considerNodeFetch(fetch: object): void {
+/** The global fetch of a Node process, where fetch is undici's. */
+export function isNodeGlobalFetch(fetch: object): boolean {
   const isNode = typeof process === 'object' && typeof process.versions?.['undici'] === 'string';
-  if (isNode && fetch === globalThis.fetch && !modes.has(fetch)) modes.set(fetch, 'probe');
+  return isNode && fetch === globalThis.fetch;
 }
 
-/** This fetch has been seen to dispatch through the given dispatcher: it takes the light abort. */
-export function takesDispatcherAbort(fetch: object): boolean {
-  return modes.get(fetch) === 'light';
-}
+/** Node's own global fetch: the light abort once its fetch is seen to dispatch, signals until then. */
+export class NodeFetchTransport implements Transport {
+  readonly name = 'node-fetch';
+  mode: Mode = 'probe';
+  constructor(readonly fetch: FetchLike) {}
 
-/** A dispatcher to send beside the signal while it is not known whether `fetch` uses one. */
-export function probeFor(fetch: object): Probe | undefined {
-  return modes.get(fetch) === 'probe' ? new Probe(fetch) : undefined;
+  newAbort(): Abort {
+    return this.mode === 'light' ? new AttemptAbort() : new AbortController();
+  }
+
+  send(
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    abort: SendAbort | undefined,
+  ): Promise<Response> {
+    const init = requestInit(method, headers);
+    if (abort instanceof AttemptAbort) {
+      init.dispatcher = new DispatcherAbort(abort);
+      return this.fetch(url, init as RequestInit);
+    }
+    if (abort) init.signal = abort.signal;
+    // Once the mode is known a signal goes alone, even one made while the probe was out.
+    if (!abort || this.mode !== 'probe') return this.fetch(url, init as RequestInit);
+    const probe = new Probe(this);
+    init.dispatcher = probe;
+    return this.fetch(url, init as RequestInit).then(probe.answered);
+  }
 }
 
 function globalDispatcher(): Dispatcher | undefined {
@@ -67,7 +81,7 @@ function globalDispatcher(): Dispatcher | undefined {
 /** Learns whether the fetch dispatched; the attempt's signal does the aborting. */
 export class Probe implements Dispatcher {
   #dispatched = false;
-  constructor(readonly fetch: object) {}
+  constructor(readonly transport: { mode: Mode }) {}
 
   dispatch(options: object, handler: Handler): boolean {
     this.#dispatched = true;
@@ -75,16 +89,16 @@ export class Probe implements Dispatcher {
     // Node's undici sets it when it loads, before any dispatch; without one there is
     // nothing to forward to: this attempt fails (and is retried) and the fetch keeps signals.
     if (!target) {
-      modes.set(this.fetch, 'signal');
+      this.transport.mode = 'signal';
       throw new TypeError('no global undici dispatcher to forward the request to');
     }
-    if (modes.get(this.fetch) === 'probe') modes.set(this.fetch, 'light');
+    if (this.transport.mode === 'probe') this.transport.mode = 'light';
     return target.dispatch(options, handler);
   }
 
   /** The fetch answered: if it never dispatched, it does not take a dispatcher. */
   answered = (response: Response): Response => {
-    if (!this.#dispatched && modes.get(this.fetch) === 'probe') modes.set(this.fetch, 'signal');
+    if (!this.#dispatched && this.transport.mode === 'probe') this.transport.mode = 'signal';
     return response;
   };
 }

@@ -17,6 +17,7 @@ import type { CallSettings } from '../../src/options.js';
 import { newCall, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
 import { Log } from '../../src/telemetry/log.js';
 import { Redactor } from '../../src/telemetry/redact.js';
+import { chooseTransport } from '../../src/transports/choose-transport.js';
 import type {
   FetchLike,
   GetConversationParams,
@@ -84,9 +85,11 @@ export function makeCall(options: CallOptions = {}): Harness {
   });
   const headers = { Accept: 'application/json', Authorization: apiKey };
   const context: ClientContext = {
-    fetch:
+    transport: chooseTransport(
       options.fetch ??
-      (() => Promise.reject(new Error('this test sends nothing: no fetch was given'))),
+        (() => Promise.reject(new Error('this test sends nothing: no fetch was given'))),
+      options.middleware ?? [],
+    ),
     headers,
     redactor,
     log,

@@ -26,8 +26,16 @@ afterEach(async () => {
 export async function scratch(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'chatdash-spec-update-'));
   dirs.push(root);
-  // .prettierrc.json: CHANGELOG.md is formatted with the repository's settings.
-  for (const path of ['spec', 'generated', 'redocly.yaml', 'CHANGELOG.md', '.prettierrc.json']) {
+  // .prettierrc.json: the changeset spec:update writes is formatted with the repository's settings.
+  const paths = [
+    'spec',
+    'generated',
+    'redocly.yaml',
+    'CHANGELOG.md',
+    '.changeset',
+    '.prettierrc.json',
+  ];
+  for (const path of paths) {
     await cp(join(repo, path), join(root, path), { recursive: true });
   }
   return root;
@@ -65,12 +73,13 @@ export async function npmRun(root: string, script: string, args: string[]): Prom
 }
 
 /**
- * Every file under `paths` (by default what spec:update may write: spec/,
- * generated/, CHANGELOG.md) with its modification time and text.
+ * Every file under `paths` (by default what spec:update may write, and
+ * CHANGELOG.md, which it must not: .changeset/, generated/, spec/) with its
+ * modification time and text.
  */
 export async function snapshot(
   root: string,
-  paths = ['CHANGELOG.md', 'generated', 'spec'],
+  paths = ['.changeset', 'CHANGELOG.md', 'generated', 'spec'],
 ): Promise<Record<string, string>> {
   const files: string[] = [];
   for (const path of paths) {

@@ -60,6 +60,10 @@ describe('spec:pr (the pull request the spec-update workflow opens)', () => {
     expect(body).toContain(markdown);
     expect(body).toContain('`Conversation.cost`: type changed from number to string');
     expect(body).toContain('nothing here merges by itself');
+    expect(body).toContain(
+      'a changeset (`.changeset/spec-update-*.md`, a **major** bump of `chatdash-client`',
+    );
+    expect(body).not.toContain('CHANGELOG.md');
   });
 
   it('for a compatible change (exit 0): no label and a minor bump', async () => {
@@ -73,6 +77,7 @@ describe('spec:pr (the pull request the spec-update workflow opens)', () => {
     });
     expect(await file('labels.txt')).toBe('');
     expect(await file('body.md')).toContain('enum value "closed" added');
+    expect(await file('body.md')).toContain('a **minor** bump of `chatdash-client`');
   });
 
   it('for the unchanged page: changed=false, so the workflow opens nothing', async () => {

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as prettier from 'prettier';
-import { addUnreleased } from '../../scripts/changelog.js';
+import { addRelease } from '../../scripts/changelog.js';
 import { renderReport, specReport } from '../../scripts/spec-report.js';
 import { extractSpec } from '../../scripts/update-spec.js';
 import {
@@ -106,10 +108,9 @@ describe('spec:update --format', () => {
   });
 });
 
-describe('CHANGELOG.md', () => {
-  it('gets the Markdown report of each write first under ## Unreleased, and stays prettier-clean', async () => {
+describe("the changeset spec:update writes (CHANGELOG.md is release:version's)", () => {
+  it('is one .changeset file per new spec, major then minor, the Markdown report as its text, prettier-clean; CHANGELOG.md stays', async () => {
     const root = await scratch();
-    const before = await read(root, 'CHANGELOG.md');
     const first = await update(
       root,
       await page(root, edits.closedStatusAdded),
@@ -117,36 +118,50 @@ describe('CHANGELOG.md', () => {
       'markdown',
     );
     expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/^wrote .*CHANGELOG\.md$/m);
+    expect(first.stderr).toMatch(/^wrote .*\.changeset\/spec-update-[0-9a-f]{12}\.md$/m);
     const second = await update(root, await page(root, both), '--format', 'markdown');
     expect(second.code).toBe(3);
 
-    const changelog = await read(root, 'CHANGELOG.md');
-    const today = new Date().toISOString().slice(0, 10);
-    const entry = (report: string) => `### Spec update (${today})\n\n${report}`;
-    expect(changelog).toContain(
-      `## Unreleased\n\n${entry(second.stdout)}\n${entry(first.stdout)}\n`,
+    const files = (await readdir(join(root, '.changeset'))).filter(
+      (f) => f.endsWith('.md') && f !== 'README.md',
     );
-    // What was there before (the hand-written lines) is still there, after the new entries.
-    const handWritten = before.split(/^## Unreleased$/m)[1] ?? '';
-    expect(handWritten).toContain('### Added');
-    expect(changelog.endsWith(handWritten)).toBe(true);
-    const options = (await prettier.resolveConfig(`${repo}/CHANGELOG.md`)) ?? {};
-    expect(await prettier.check(changelog, { ...options, parser: 'markdown' })).toBe(true);
-  });
-
-  it('an unchanged page adds nothing', async () => {
-    const root = await scratch();
-    await update(root, await page(root));
+    expect(files).toHaveLength(2);
+    const changesets = await Promise.all(files.map((f) => read(root, `.changeset/${f}`)));
+    expect(changesets.sort()).toEqual(
+      [
+        `---\n'chatdash-client': minor\n---\n\n${first.stdout}`,
+        `---\n'chatdash-client': major\n---\n\n${second.stdout}`,
+      ].sort(),
+    );
+    const options = (await prettier.resolveConfig(`${repo}/.changeset/x.md`)) ?? {};
+    for (const text of changesets) {
+      expect(await prettier.check(text, { ...options, parser: 'markdown' })).toBe(true);
+    }
     expect(await read(root, 'CHANGELOG.md')).toBe(await committed('CHANGELOG.md'));
   });
 
-  it('is created, with its Unreleased section, when missing', () => {
-    expect(addUnreleased('', '### Spec update\n\nx\n')).toBe(
-      '# Changelog\n\n## Unreleased\n\n### Spec update\n\nx\n\n',
+  it('an unchanged page adds no changeset', async () => {
+    const root = await scratch();
+    await update(root, await page(root));
+    expect(await readdir(join(root, '.changeset'))).toEqual(
+      await readdir(join(repo, '.changeset')),
     );
-    expect(addUnreleased('# Changelog\n\n## 1.0.0\n\n- y\n', 'x')).toBe(
-      '# Changelog\n\n## Unreleased\n\nx\n\n## 1.0.0\n\n- y\n',
+  });
+});
+
+describe('CHANGELOG.md, as release:version writes it', () => {
+  it('puts the new version above the others and folds ## Unreleased into it', () => {
+    const before =
+      '# Changelog\n\nIntro.\n\n## Unreleased\n\n### Fixed\n\n- z\n\n## 1.0.0\n\n- y\n';
+    expect(addRelease(before, '1.1.0', '### Minor changes\n\nx')).toBe(
+      '# Changelog\n\nIntro.\n\n## 1.1.0\n\n### Minor changes\n\nx\n\n### Fixed\n\n- z\n\n## 1.0.0\n\n- y\n',
+    );
+  });
+
+  it('is created with its title when missing, and a first version goes below the title', () => {
+    expect(addRelease('', '0.2.0', 'x')).toBe('# Changelog\n\n## 0.2.0\n\nx\n\n');
+    expect(addRelease('# Changelog\n\nIntro.\n', '0.2.0', 'x')).toBe(
+      '# Changelog\n\nIntro.\n\n## 0.2.0\n\nx\n\n',
     );
   });
 });

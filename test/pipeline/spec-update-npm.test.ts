@@ -5,8 +5,9 @@
  * generate's own argument parser read spec:update's arguments; only the npm
  * script shows that.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generate, staleFiles } from '../../scripts/generate.js';
@@ -21,6 +22,8 @@ import {
   snapshot,
 } from '../helpers/spec-scratch.js';
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
 /** What the run left in .cache/: the bundle and nothing staged. */
 const cacheEntries = async (root: string) => (await readdir(join(root, '.cache'))).sort();
 
@@ -31,10 +34,15 @@ describe('npm run spec:update, as the spec-update workflow calls it', () => {
     ['markdown', 'breaking', 3, edits.costBecomesString],
     ['text', 'compatible', 0, edits.closedStatusAdded],
   ] as const)(
-    'with --format %s and a %s change: exits %i, prints the report on stdout, and updates spec/, generated/ and CHANGELOG.md',
+    'with --format %s and a %s change: exits %i, prints the report on stdout, updates spec/ and generated/ and adds a changeset (CHANGELOG.md stays)',
     async (format, level, code, edit) => {
       const root = await scratchRepo();
       const path = await page(root, edit);
+      // The page's Markdown report, as --check-only (which writes nothing) prints it.
+      const markdown = (
+        await npmRun(root, 'spec:update', [path, '--check-only', '--format', 'markdown'])
+      ).stdout;
+      expect(markdown).toContain('sha256');
       const before = await snapshot(root);
       const result = await npmRun(root, 'spec:update', [path, '--format', format]);
       expect(result.code, result.stderr).toBe(code);
@@ -68,8 +76,9 @@ describe('npm run spec:update, as the spec-update workflow calls it', () => {
       expect(await read(root, 'spec/chatdash.yaml')).toBe(yaml);
       const after = await snapshot(root);
       const changed = Object.keys(after).filter((file) => after[file] !== before[file]);
+      const changeset = `.changeset/spec-update-${sha256(yaml).slice(0, 12)}.md`;
       expect(changed).toEqual([
-        'CHANGELOG.md',
+        changeset,
         'generated/chatdash.ts',
         'generated/validate-conversation.d.ts',
         'generated/validate-conversation.js',
@@ -79,7 +88,12 @@ describe('npm run spec:update, as the spec-update workflow calls it', () => {
       expect(await read(root, 'generated/chatdash.ts')).toMatch(
         level === 'breaking' ? /cost\?: string;/ : /'closed'/,
       );
-      expect(await read(root, 'CHANGELOG.md')).toMatch(/## Unreleased\n\n### Spec update \(/);
+      // One changeset naming chatdash-client, major for a breaking change, its text the Markdown report.
+      const bump = level === 'breaking' ? 'major' : 'minor';
+
+      expect(await read(root, changeset)).toBe(
+        `---\n'chatdash-client': ${bump}\n---\n\n${markdown.trimEnd()}\n`,
+      );
       expect(await cacheEntries(root)).toEqual(['update-spec.mjs']);
     },
   );
@@ -131,16 +145,16 @@ describe('npm run spec:update, as the spec-update workflow calls it', () => {
     expect(await cacheEntries(root)).toEqual(['update-spec.mjs']);
   });
 
-  it('stops when CHANGELOG.md cannot be read, before spec/ or generated/ change', async () => {
+  it('stops when the changeset cannot be written (.changeset is a file), before spec/ or generated/ change', async () => {
     const root = await scratchRepo();
     const path = await page(root, edits.costBecomesString);
-    await rm(join(root, 'CHANGELOG.md'));
-    await mkdir(join(root, 'CHANGELOG.md'));
-    const before = await snapshot(root, ['generated', 'spec']);
+    await rm(join(root, '.changeset'), { recursive: true });
+    await writeFile(join(root, '.changeset'), 'not a folder\n');
+    const before = await snapshot(root, ['.changeset', 'generated', 'spec']);
     const result = await npmRun(root, 'spec:update', [path, '--format', 'json']);
     expect(result.code).toBe(1);
-    expect(await snapshot(root, ['generated', 'spec'])).toEqual(before);
-    expect(result.stderr).toContain('cannot read CHANGELOG.md (EISDIR)');
+    expect(await snapshot(root, ['.changeset', 'generated', 'spec'])).toEqual(before);
+    expect(result.stderr).toContain('ENOTDIR');
     expect(await cacheEntries(root)).toEqual(['update-spec.mjs']);
   });
 });

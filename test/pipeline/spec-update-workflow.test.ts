@@ -75,7 +75,7 @@ describe('.github/workflows/spec-update.yml', () => {
     );
   });
 
-  it("opens the pull request only when spec:pr says the spec changed, with spec:pr's title, body and labels", () => {
+  it("opens the pull request only when spec:pr says the spec changed, with spec:pr's title, body and labels, carrying spec/, generated/ and the changeset", () => {
     const open = steps.find((step) => step.uses?.startsWith('peter-evans/create-pull-request'));
     expect(open?.if).toBe("steps.spec.outputs.changed == 'true'");
     expect(open?.with).toMatchObject({
@@ -87,7 +87,7 @@ describe('.github/workflows/spec-update.yml', () => {
     expect(open?.with?.['add-paths']?.split('\n').filter(Boolean)).toEqual([
       'spec/',
       'generated/',
-      'CHANGELOG.md',
+      '.changeset/',
     ]);
   });
 

@@ -4,21 +4,19 @@
  * dispatcher, and what the dispatcher does with an abort at each moment.
  * test/faults/node-fetch.test.ts runs the same path on real sockets.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createChatDashClient } from '../../src/index.js';
 import { makeConversation } from '../../src/testing.js';
-import { AttemptAbort } from '../../src/transports/attempt-abort.js';
-import {
-  considerNodeFetch,
-  DispatcherAbort,
-  nodeFetchMode,
-} from '../../src/transports/node-fetch.js';
+import { ATTEMPT_ABORT, AttemptAbort } from '../../src/transports/attempt-abort.js';
+import { chooseTransport } from '../../src/transports/choose-transport.js';
+import { DispatcherAbort, NodeFetchTransport } from '../../src/transports/node-fetch.js';
 
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 type Global = { [GLOBAL_DISPATCHER]?: unknown; fetch: typeof fetch };
 const realFetch = globalThis.fetch;
 const realDispatcher = (globalThis as Global)[GLOBAL_DISPATCHER];
 afterEach(() => {
+  vi.restoreAllMocks();
   globalThis.fetch = realFetch;
   (globalThis as Global)[GLOBAL_DISPATCHER] = realDispatcher;
 });
@@ -116,18 +114,29 @@ describe('which fetch gets the dispatcher', () => {
   const newClient = (options = {}) =>
     createChatDashClient({ apiKey: 'key-unit-node-fetch', baseUrl: 'https://x.test', ...options });
 
-  it('is only the global fetch of a Node process', () => {
+  /** The transports the clients sent through, in order of their sends (`this` of each send). */
+  function watchTransports() {
+    const send = vi.spyOn(NodeFetchTransport.prototype, 'send');
+    return () => send.mock.contexts as NodeFetchTransport[];
+  }
+
+  it('is chosen once, when the client is made: the global fetch of a Node process, without middleware', () => {
     const own = async () => ok();
-    considerNodeFetch(own);
-    expect(nodeFetchMode(own)).toBeUndefined();
+    const light = Object.assign(async () => ok(), { [ATTEMPT_ABORT]: true });
+    expect(chooseTransport(globalThis.fetch, []).name).toBe('node-fetch');
+    expect(chooseTransport(own, []).name).toBe('fetch');
+    expect(chooseTransport(light, []).name).toBe('undici');
+    expect(chooseTransport(globalThis.fetch, [{ onRequest() {} }]).name).toBe('fetch');
+    expect(chooseTransport(light, [{ onRequest() {} }]).name).toBe('fetch');
   });
 
   it('keeps giving a signal, and no dispatcher, to a global fetch that answers without dispatching', async () => {
-    const { inits, fake } = installGlobalFetch(false);
+    const { inits } = installGlobalFetch(false);
+    const transports = watchTransports();
     const client = newClient();
     await client.getConversation(params);
     await client.getConversation(params);
-    expect(nodeFetchMode(fake)).toBe('signal');
+    expect(transports().map((t) => t.mode)).toEqual(['signal', 'signal']);
     // The first call probes with both; from then on only a signal.
     expect(inits.map((i) => [i.signal instanceof AbortSignal, 'dispatcher' in i])).toEqual([
       [true, true],
@@ -137,11 +146,12 @@ describe('which fetch gets the dispatcher', () => {
 
   it('gives the light abort (a dispatcher, no signal) to a global fetch once seen to dispatch', async () => {
     const seen = fakeGlobalDispatcher();
-    const { inits, fake } = installGlobalFetch(true);
+    const { inits } = installGlobalFetch(true);
+    const transports = watchTransports();
     const client = newClient();
     await client.getConversation(params);
     await client.getConversation(params);
-    expect(nodeFetchMode(fake)).toBe('light');
+    expect(transports().map((t) => t.mode)).toEqual(['light', 'light']);
     expect(seen).toHaveLength(2);
     expect(
       inits.map((i) => [i.signal instanceof AbortSignal, i.dispatcher?.constructor.name]),
@@ -151,11 +161,32 @@ describe('which fetch gets the dispatcher', () => {
     ]);
   });
 
+  it("keeps what it learned on the client's own transport: each client probes on its first attempt", async () => {
+    fakeGlobalDispatcher();
+    const { inits } = installGlobalFetch(true);
+    const transports = watchTransports();
+    const first = newClient();
+    const second = newClient();
+    await first.getConversation(params);
+    await first.getConversation(params);
+    await second.getConversation(params);
+    await second.getConversation(params);
+    const [a, , b] = transports();
+    expect(a).not.toBe(b);
+    expect(inits.map((i) => i.dispatcher?.constructor.name)).toEqual([
+      'Probe',
+      'DispatcherAbort',
+      'Probe',
+      'DispatcherAbort',
+    ]);
+  });
+
   it('falls back to signals, retrying the attempt, when there is no global dispatcher to forward to', async () => {
     (globalThis as Global)[GLOBAL_DISPATCHER] = undefined;
-    const { inits, fake } = installGlobalFetch(true);
+    const { inits } = installGlobalFetch(true);
+    const transports = watchTransports();
     await expect(newClient().getConversation(params)).resolves.toMatchObject({ _id: 'conv_0001' });
-    expect(nodeFetchMode(fake)).toBe('signal');
+    expect(transports().at(-1)!.mode).toBe('signal');
     expect(inits.map((i) => [i.signal instanceof AbortSignal, 'dispatcher' in i])).toEqual([
       [true, true],
       [true, false],

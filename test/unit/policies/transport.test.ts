@@ -5,11 +5,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { APIConnectionError, NotFoundError, ResponseValidationError } from '../../../src/errors.js';
 import { isFinal } from '../../../src/policies/deadline.js';
 import { ENDPOINT } from '../../../src/endpoint.js';
+import type { Call } from '../../../src/pipeline.js';
 import { exchange } from '../../../src/policies/transport.js';
 import { apiKey, failure, makeCall, origin } from '../../helpers/call.js';
 import { fakeFetch, json } from '../../helpers/fake-fetch.js';
 
 afterEach(() => void vi.restoreAllMocks());
+
+/** The signal of the attempt's abort (a client with a plain fetch makes AbortControllers). */
+const attemptSignal = (call: Call) => (call.abort as AbortController | undefined)?.signal;
 
 const conversation = { _id: 'conv_1', status: 'ai' };
 
@@ -17,7 +21,7 @@ describe('the exchange', () => {
   it('sends one GET with the attempt headers and signal, never following a redirect', async () => {
     const { fetch } = fakeFetch(() => json(200, conversation));
     const { call } = makeCall({ fetch });
-    call.attemptSignal = new AbortController().signal;
+    call.abort = new AbortController();
     call.headers = { ...call.headers, traceparent: '00-abc-def-01' };
     const outcome = await exchange(call);
     expect(outcome.data).toEqual(conversation);
@@ -25,7 +29,7 @@ describe('the exchange', () => {
     expect(fetch).toHaveBeenCalledWith(call.url, {
       method: 'GET',
       headers: call.headers,
-      signal: call.attemptSignal,
+      signal: attemptSignal(call),
       redirect: 'manual',
     });
   });
@@ -199,7 +203,7 @@ describe('middleware in the exchange', () => {
       ],
       params: { agentId: 'agent_1', conversationId: 'conv_1', isPlatformId: true },
     });
-    call.attemptSignal = controller.signal;
+    call.abort = controller;
     await exchange(call);
     expect(calls[0]?.url).toBe(`${call.url}&via=middleware`);
     expect(calls[0]?.headers.get('x-tenant')).toBe('t_1');
@@ -228,22 +232,22 @@ describe('middleware in the exchange', () => {
         onRequest: ({ request }) => {
           const rebuilt = new Request(request.url, { signal: app.signal });
           appListeners = getEventListeners(app.signal, 'abort').length;
-          attemptListeners = getEventListeners(call.attemptSignal!, 'abort').length;
+          attemptListeners = getEventListeners(attemptSignal(call)!, 'abort').length;
           return rebuilt;
         },
       },
     ];
     const { call } = makeCall({ fetch, middleware });
-    call.attemptSignal = attempt.signal;
+    call.abort = attempt;
     await exchange(call);
     expect(abortedInFlight).toBe(true); // the attempt's abort reached the transport
     for (let i = 0; i < 3; i++) {
-      call.attemptSignal = new AbortController().signal;
+      call.abort = new AbortController();
       await exchange(call);
       expect(abortedInFlight).toBe(false);
       // The client's listener on the app's signal is gone once the attempt is over.
       expect(getEventListeners(app.signal, 'abort')).toHaveLength(appListeners);
-      expect(getEventListeners(call.attemptSignal, 'abort')).toHaveLength(attemptListeners);
+      expect(getEventListeners(attemptSignal(call)!, 'abort')).toHaveLength(attemptListeners);
     }
   });
 

@@ -84,7 +84,7 @@ class ChatDashClientImpl implements ChatDashClient {
   readonly #steps: Step[];
   readonly #dedupe: Dedupe<Outcome> | undefined;
   #metrics: ClientMetrics | undefined;
-  /** What a call waits for until the API (and, with metrics, their chunk) has loaded. */
+  /** What a call waits for until the API and its lazy chunks have loaded. */
   #loading: Promise<void> | undefined;
 
   constructor(options: ChatDashClientOptions) {

@@ -1,5 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+// Most files wait on sockets, child processes and timers, not on the CPU, so
+// the first group runs several files at once even on a 2-core machine. The
+// files that measure real rates and delays (faults/flow, the Redis fleet) run
+// after it, one at a time, so the machine is theirs. Projects of one group
+// share one maxWorkers.
+const WAITING = { maxWorkers: 4, sequence: { groupOrder: 0 } };
+const ALONE = { maxWorkers: 1, sequence: { groupOrder: 1 } };
+
+// The fault suites but flow.test.ts, which runs alone (its own project below).
+const FLOW = 'test/faults/flow.test.ts';
+
 export default defineConfig({
   test: {
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
@@ -8,7 +19,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], ...WAITING },
       },
       {
         extends: true,
@@ -17,6 +28,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/prism.ts'],
           testTimeout: 60_000,
+          ...WAITING,
         },
       },
       {
@@ -24,7 +36,9 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
+          exclude: [FLOW],
           testTimeout: 30_000,
+          ...WAITING,
         },
       },
       {
@@ -35,9 +49,10 @@ export default defineConfig({
           name: 'faults-undici',
           include: ['test/faults/**/*.test.ts'],
           // node-fetch.test.ts is about Node's own fetch, the default transport.
-          exclude: ['test/faults/undici.test.ts', 'test/faults/node-fetch.test.ts'],
+          exclude: [FLOW, 'test/faults/undici.test.ts', 'test/faults/node-fetch.test.ts'],
           env: { CHATDASH_TEST_TRANSPORT: 'undici' },
           testTimeout: 30_000,
+          ...WAITING,
         },
       },
       {
@@ -47,14 +62,38 @@ export default defineConfig({
           name: 'package',
           include: ['test/package/**/*.test.ts'],
           testTimeout: 60_000,
+          ...WAITING,
         },
       },
       {
         extends: true,
         test: {
-          name: 'pipeline',
-          include: ['test/pipeline/**/*.test.ts'],
+          // The spec tooling and the scripts (scripts/), not src/pipeline.ts.
+          name: 'tooling',
+          include: ['test/tooling/**/*.test.ts'],
           testTimeout: 60_000,
+          ...WAITING,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // rateLimit and circuitBreaker measured on real sockets: sends per second and
+          // refusals within milliseconds, on each transport.
+          name: 'faults-flow',
+          include: [FLOW],
+          testTimeout: 30_000,
+          ...ALONE,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults-undici-flow',
+          include: [FLOW],
+          env: { CHATDASH_TEST_TRANSPORT: 'undici' },
+          testTimeout: 30_000,
+          ...ALONE,
         },
       },
       {
@@ -66,20 +105,19 @@ export default defineConfig({
           include: ['test/release/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
+          ...WAITING,
         },
       },
       {
         extends: true,
         test: {
           // Each file starts its own redis-server (test/helpers/redis.ts); a missing one fails.
+          // The fleet tests run 4 processes each and measure rates and delays.
           name: 'redis',
           include: ['test/redis/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 30_000,
-          // The fleet tests run 4 processes each and measure rates and delays: they run
-          // after every other project, one file at a time, so a 2-core CI machine is theirs.
-          sequence: { groupOrder: 1 },
-          fileParallelism: false,
+          ...ALONE,
         },
       },
       {

@@ -3,7 +3,7 @@
  *
  *   npm run generate               lint, generate, format, write generated/
  *   npm run generate -- --check    the same in memory; exit 1 naming every stale file
- *   npm run generate -- --root DIR run against another checkout (the pipeline tests use this)
+ *   npm run generate -- --root DIR run against another checkout (the tooling tests use this)
  *
  * Everything runs in this one Node process: Redocly's lint engine (the library
  * behind `redocly lint`), openapi-typescript's Node API and prettier's API.

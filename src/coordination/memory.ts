@@ -15,6 +15,7 @@ import {
   type ScopeConfig,
   type ScopeState,
 } from './coordinator.js';
+import { sameNumbers } from './options.js';
 import { RateLimitGate } from './pause-gate.js';
 import { SendRate } from './rate.js';
 import type { Coordinator } from '../types.js';
@@ -50,8 +51,9 @@ export class MemoryCoordinator implements CoordinatorEngine {
 
 /**
  * One scope's state. Each client gets a handle with its own numbers on the
- * same state; the first client to ask for a budget, a rate or a circuit sets
- * its numbers for the scope.
+ * same state; the first client to ask for a budget sets its numbers for the
+ * scope. A rate and a circuit are one upstream's limit: a client that brings
+ * other numbers for them than an earlier one is refused.
  */
 export class MemoryScope {
   readonly gate = new RateLimitGate();
@@ -61,12 +63,21 @@ export class MemoryScope {
   readonly clock: Clock;
   /** Its coordinator was closed: its metrics stop. */
   closed = false;
+  #rateNumbers: ScopeConfig['rateLimit'] = false;
+  #breakerNumbers: ScopeConfig['circuitBreaker'] = false;
 
   constructor(clock: Clock) {
     this.clock = clock;
   }
 
   handle(config: ScopeConfig): LocalScope {
+    const rate = sameNumbers('rateLimit', this.#rateNumbers, config.rateLimit);
+    this.#breakerNumbers = sameNumbers(
+      'circuitBreaker',
+      this.#breakerNumbers,
+      config.circuitBreaker,
+    );
+    this.#rateNumbers = rate;
     if (config.budget) this.budget ??= new RetryBudget(config.budget);
     if (config.rateLimit) this.rate ??= new SendRate(config.rateLimit, this.clock());
     if (config.circuitBreaker) this.breaker ??= new Breaker(config.circuitBreaker);
@@ -100,6 +111,10 @@ export class LocalScope implements Scope {
 
   refund(): void {
     if (this.#config.budget) this.#state.budget!.refill();
+  }
+
+  unpay(afterTimeout: boolean): void {
+    if (this.#config.budget) this.#state.budget!.giveBack(afterTimeout);
   }
 
   budgetTokens(): number {

@@ -58,3 +58,20 @@ export function checkBreaker(value: unknown, where: string): BreakerNumbers | fa
     openMs: integer(openMs, 'circuitBreaker.openMs', 1, MAX_TIMER_MS, where),
   };
 }
+
+/**
+ * The numbers a scope's rate or circuit runs on: the first client's, and a
+ * later client of the same scope must bring the same (or none: a client
+ * without `rateLimit` or `circuitBreaker` does not take part). Two clients of
+ * one upstream limit with two limits is a mistake to say at once, not one to
+ * settle silently by who came first.
+ */
+export function sameNumbers<T extends object>(name: string, had: T | false, wanted: T | false) {
+  if (!had || !wanted) return had || wanted;
+  const [was, is] = [had, wanted].map((n) => JSON.stringify(n).replace(/"/g, ''));
+  if (was === is) return had;
+  return fail(
+    `createChatDashClient: ${name} ${is} conflicts with ${was} of another client of the scope ` +
+      '(coordinator, origin and apiKey): a scope has one rate and one circuit',
+  );
+}

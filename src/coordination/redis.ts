@@ -100,6 +100,7 @@ function isRedis(value: unknown): boolean {
 class RedisCoordinator implements CoordinatorEngine {
   readonly #link: RedisLink;
   readonly #prefix: string;
+  readonly #timeoutMs: number;
   readonly #scopes = new Map<string, SharedScope>();
 
   constructor(redis: Connection, prefix: string, timeoutMs: number) {
@@ -109,18 +110,21 @@ class RedisCoordinator implements CoordinatorEngine {
       throw new ChatDashError(`${WHERE}: redis could not be used (${INSTALL})`, { cause });
     }
     this.#prefix = prefix;
+    this.#timeoutMs = timeoutMs;
   }
 
   [OPEN_SCOPE](origin: string, apiKey: string, config: ScopeConfig): Scope {
     const id = createHash('sha256').update(`${origin}\n${apiKey}`).digest('hex');
     let scope = this.#scopes.get(id);
     if (!scope) {
-      this.#link.useLog(config.log);
-      scope = new SharedScope(this.#link, scopeKeys(this.#prefix, id), monotonic, config.log);
+      const keys = scopeKeys(this.#prefix, id);
+      scope = new SharedScope(this.#link, keys, monotonic, this.#timeoutMs);
       this.#scopes.set(id, scope);
       this.#link.listen(scope.keys.channel, scope);
     }
-    return scope.handle(config);
+    const handle = scope.handle(config); // throws for numbers that conflict: that client never logs
+    this.#link.useLog(config.log, config.logger);
+    return handle;
   }
 
   /** Stops sharing: calls in flight and later ones go on with each process's own state. */

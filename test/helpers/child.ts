@@ -1,11 +1,13 @@
 /**
- * Runs a fixture script in its own Node process (through tsx) and reports how
- * it ended: a process that must exit by itself is killed after `killAfterMs`.
+ * Runs a fixture script in its own Node process (bundled, test/helpers/bundle.ts)
+ * and reports how it ended: a process that must exit by itself is killed after
+ * `killAfterMs`.
  */
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'vitest';
+import { bundled } from './bundle.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -24,7 +26,7 @@ export async function runFixture(
   env: Record<string, string>,
   killAfterMs: number,
 ): Promise<ChildRun> {
-  const child = spawn(process.execPath, [join(repo, 'node_modules/tsx/dist/cli.mjs'), fixture], {
+  const child = spawn(process.execPath, [await bundled(fixture)], {
     cwd: repo,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

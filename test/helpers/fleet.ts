@@ -1,6 +1,6 @@
 /**
- * Starts a fleet of fixture processes (test/fixtures/redis-fleet.ts, through
- * tsx), waits until every one is ready, starts them together and collects
+ * Starts a fleet of fixture processes (test/fixtures/redis-fleet.ts, bundled:
+ * test/helpers/bundle.ts), waits until every one is ready, starts them together and collects
  * each one's tally. A process that does not exit by itself within
  * `killAfterMs` is killed, and that shows in its `signal`.
  */
@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'vitest';
 import type { FleetPlan } from '../fixtures/redis-fleet.js';
+import { bundled } from './bundle.js';
 import { scopeChannel, subscribers } from './redis.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -51,18 +52,15 @@ export async function runFleet(
   const started = new Promise<void>((resolve) => (go = resolve));
   let readyCount = 0;
   let startedAt = 0;
+  const script = await bundled(fixture);
   const runs = plans.map(
     (plan) =>
       new Promise<Member>((done) => {
-        const child = spawn(
-          process.execPath,
-          [join(repo, 'node_modules/tsx/dist/cli.mjs'), fixture],
-          {
-            cwd: repo,
-            env: { ...process.env, FLEET: JSON.stringify(plan) },
-            stdio: ['pipe', 'pipe', 'pipe'],
-          },
-        );
+        const child = spawn(process.execPath, [script], {
+          cwd: repo,
+          env: { ...process.env, FLEET: JSON.stringify(plan) },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         let ready = false;

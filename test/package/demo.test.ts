@@ -1,22 +1,22 @@
 /**
  * `npm run demo` minus its generate/build steps (--skip-build; npm test has
  * just built): Prism starts, the CLI prints a conversation, Prism stops, also on Ctrl-C.
+ * The script runs bundled in plain Node rather than through tsx, whose parent
+ * process SIGKILLs its child when the child has not acknowledged a relayed
+ * signal within 30 ms (common on a loaded machine); the SIGINT goes to the demo itself.
  */
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bundled } from '../helpers/bundle.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
-function startDemo() {
-  const child = spawn(
-    process.execPath,
-    [join(repo, 'node_modules/tsx/dist/cli.mjs'), 'scripts/bin/demo.ts', '--skip-build'],
-    {
-      cwd: repo,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+async function startDemo() {
+  const child = spawn(process.execPath, [await bundled('scripts/bin/demo.ts'), '--skip-build'], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -42,7 +42,7 @@ function isRunning(pid: number): boolean {
 
 describe('the demo', () => {
   it('prints one conversation as JSON, a progress line per step, and leaves no Prism behind', async () => {
-    const demo = startDemo();
+    const demo = await startDemo();
     expect(await demo.exited).toBe(0);
     const conversation = JSON.parse(demo.out()) as Record<string, unknown>;
     expect(typeof conversation['_id']).toBe('string');
@@ -53,7 +53,7 @@ describe('the demo', () => {
   });
 
   it('stops Prism on Ctrl-C', async () => {
-    const demo = startDemo();
+    const demo = await startDemo();
     await new Promise<void>((ready) => {
       const poll = () =>
         demo.err().includes('Prism is listening') ? ready() : setTimeout(poll, 20);

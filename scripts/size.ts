@@ -18,14 +18,18 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // (the hardening, observability and traffic features): 8.6 KB measured. Raised
 // again to 14 KB when the call became a pipeline of steps behind a coordinator
 // and gained middleware, the send rate and the circuit breaker, and redaction of
-// every spelling of the key: 13.0 KB measured. The cap guards against regressions.
-export const ENTRY_LIMIT_BYTES = 14 * 1024;
+// every spelling of the key: 13.0 KB measured. Raised to 15 KB when waits on
+// shared state learned to end at the deadline, a refused retry got its cost back,
+// one scope refused a second set of numbers and a middleware's response was held
+// to the size bound: 14.3 KB measured (metrics and span code had been moved into
+// lazy chunks first, so they cost nothing here). The cap guards against regressions.
+export const ENTRY_LIMIT_BYTES = 15 * 1024;
 
 /**
  * Regression cap for the whole one-call bundle, openapi-fetch included (only
  * its URL serializers are used now: ~1.1 KB of it).
  */
-export const TOTAL_LIMIT_BYTES = 15 * 1024;
+export const TOTAL_LIMIT_BYTES = 16 * 1024;
 
 export interface SizeReport {
   /** This package's own code that a one-call program loads (dependencies left external). */

@@ -24,8 +24,7 @@ import { monotonic } from '../src/coordination/clock.js';
 import { OPEN_SCOPE } from '../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../src/coordination/memory.js';
 import { createChatDashClient } from '../src/index.js';
-import { ClientMetrics } from '../src/telemetry/metrics.js';
-import { loadOpenTelemetry } from '../src/telemetry/otel.js';
+import { loadMetrics } from '../src/telemetry/metrics.js';
 
 export const METRICS_OFF = 'chatdash-client, metrics: false';
 export const METRICS_NO_PROVIDER = 'chatdash-client, metrics, API but no meter provider';
@@ -87,21 +86,22 @@ export async function metricsCost(
 
 /** CPU µs per call of the metrics path alone: without a provider, and recording into the SDK. */
 export async function metricsPaths(calls = 200_000): Promise<string[]> {
-  await loadOpenTelemetry();
   const opened = new MemoryCoordinator(monotonic)[OPEN_SCOPE]('http://127.0.0.1:1', 'bench-key', {
     budget: false,
     rateLimit: false,
     circuitBreaker: false,
     log: { warn() {}, info() {} },
   });
-  const client = new ClientMetrics('http://127.0.0.1:1', opened, 'bench-key');
+  const client = await loadMetrics('http://127.0.0.1:1', opened, 'bench-key');
+  if (!client) throw new Error('bench: the metrics need @opentelemetry/api');
+  const first = { attempts: [], heldMs: 0, heldSource: undefined };
   const time = () => {
     const run = () => {
       for (let i = 0; i < calls; i++) {
         const call = client.forCall();
-        call?.sending(undefined, 0, undefined);
+        call?.sending(first);
         call?.attempt(0.2, 200, undefined);
-        call?.call(0.25, undefined);
+        call?.call(performance.now(), undefined);
       }
     };
     run(); // warm-up

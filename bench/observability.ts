@@ -16,7 +16,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createChatDashClient } from '../src/index.js';
-import { loadTracing, startCall } from '../src/telemetry/tracing.js';
+import { loadOpenTelemetry as loadTracing, startCall } from '../src/telemetry/otel.js';
 
 export const WITHOUT = 'chatdash-client, logging off, tracing: false';
 export const NO_PROVIDER = 'chatdash-client, logging at warn, tracing API but no provider';

@@ -32,9 +32,8 @@ import { observe } from './telemetry/attempt.js';
 import { Log } from './telemetry/log.js';
 import { Redactor } from './redact.js';
 import { requestId } from './telemetry/request-id.js';
-import { ClientMetrics } from './telemetry/metrics.js';
-import { loadOpenTelemetry } from './telemetry/otel.js';
-import { startCall } from './telemetry/tracing.js';
+import { loadMetrics, type ClientMetrics } from './telemetry/metrics.js';
+import { loadOpenTelemetry, startCall } from './telemetry/otel.js';
 import type {
   BulkOptions,
   BulkResult,
@@ -84,6 +83,9 @@ class ChatDashClientImpl implements ChatDashClient {
   readonly #context: ClientContext;
   readonly #steps: Step[];
   readonly #dedupe: Dedupe<Outcome> | undefined;
+  #metrics: ClientMetrics | undefined;
+  /** What a call waits for until the API and its lazy chunks have loaded. */
+  #loading: Promise<void> | undefined;
 
   constructor(options: ChatDashClientOptions) {
     const settings = resolveOptions(options);
@@ -120,16 +122,18 @@ class ChatDashClientImpl implements ChatDashClient {
       onValidationIssue: settings.onValidationIssue,
       middleware: settings.middleware,
       tracing: settings.tracing,
-      metrics: settings.metrics
-        ? new ClientMetrics(settings.baseUrl, scope, settings.apiKey)
-        : undefined,
     };
     this.#steps = steps(settings);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;
     this.timeoutMs = settings.timeoutMs;
     this.maxRetries = settings.maxRetries;
-    if (settings.tracing || settings.metrics) void loadOpenTelemetry();
+    const loading = settings.metrics
+      ? loadMetrics(settings.baseUrl, scope, settings.apiKey).then((m) => void (this.#metrics = m))
+      : settings.tracing
+        ? loadOpenTelemetry()
+        : undefined;
+    this.#loading = loading?.then(() => (this.#loading = undefined));
     // Bound, so `const { getConversation } = client` works.
     this.getConversation = this.getConversation.bind(this);
     this.getConversationWithResponse = this.getConversationWithResponse.bind(this);
@@ -212,24 +216,21 @@ class ChatDashClientImpl implements ChatDashClient {
   }
 
   async #run(call: Call): Promise<Outcome> {
-    // The first calls of a process can start before the API has loaded: wait for it
-    // then, or they would make no span and send no traceparent. Once loaded, nothing to wait for.
-    const { tracing, metrics } = this.#context;
-    const loading = tracing || metrics ? loadOpenTelemetry() : undefined;
-    if (loading) await loading;
+    // The first calls of a process can start before the API has loaded: they wait for it, or
+    // they would make no span, send no traceparent, record no metric. Once loaded, no wait.
+    if (this.#loading) await this.#loading;
     startDeadline(call);
-    call.span = tracing ? startCall(call.url) : undefined;
-    call.metrics = metrics?.forCall();
+    call.span = this.#context.tracing ? startCall(call.url) : undefined;
+    call.metrics = this.#metrics?.forCall();
     const started = call.metrics ? performance.now() : 0;
+    let failed: Error | undefined;
     try {
-      const outcome = await run(this.#steps, call, exchange);
-      call.span?.end(undefined);
-      call.metrics?.call(performance.now() - started, undefined);
-      return outcome;
+      return await run(this.#steps, call, exchange);
     } catch (error) {
-      call.span?.end(error as Error);
-      call.metrics?.call(performance.now() - started, error as Error);
-      throw error;
+      throw (failed = error as Error);
+    } finally {
+      call.span?.end(failed);
+      call.metrics?.call(started, failed);
     }
   }
 }

@@ -12,7 +12,7 @@ import type { Log } from './telemetry/log.js';
 import type { Redactor } from './redact.js';
 import type { Abort, Transport } from './transports/transport.js';
 import type { CallSpan } from './telemetry/tracing.js';
-import type { ClientMetrics } from './telemetry/metrics.js';
+import type { Recorder } from './telemetry/metrics.js';
 import type {
   Attempt,
   ConversationWithResponse,
@@ -41,8 +41,6 @@ export interface ClientContext {
   readonly onValidationIssue: ((report: ValidationReport) => void) | undefined;
   readonly middleware: readonly Middleware[];
   readonly tracing: boolean;
-  /** Undefined with `metrics: false`. */
-  readonly metrics?: ClientMetrics | undefined;
 }
 
 /** One call on its way through the steps. */
@@ -57,7 +55,7 @@ export interface Call {
   deadlineAt: number | undefined;
   span: CallSpan | undefined;
   /** Where this call's metrics go; undefined when nothing records them. */
-  metrics: ClientMetrics | undefined;
+  metrics: Recorder | undefined;
   /** The number (1-based) of the attempt being made. */
   n: number;
   /** How long attempt 1 was held before it was sent, and why (it has no record before it). */

@@ -16,37 +16,36 @@ export const observe: Step = (call, next) => {
   const headers = { ...call.client.headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
   call.headers = headers;
   const span = call.span?.attempt(call.n, headers);
-  const { metrics } = call;
-  metrics?.sending(call.attempts.at(-1), call.heldMs, call.heldSource);
+  call.metrics?.sending(call);
   const entry: Attempt = { attempt: call.n, durationMs: 0 };
   // Attempt 1 held by a pause or a throttle carries the wait before it (there is no record before it).
   if (call.attempts.length === 0 && call.heldSource !== undefined)
     Object.assign(entry, { delayMs: round(call.heldMs), delaySource: call.heldSource });
   const started = performance.now();
+  // The attempt ended: its record, span, metrics and debug line, the same for either outcome.
+  const ended = (errorType: string | undefined, responseHeaders: Headers | undefined) => {
+    const ms = performance.now() - started;
+    entry.durationMs = round(ms);
+    call.attempts.push(entry);
+    span?.end(entry.status, errorType);
+    call.metrics?.attempt(ms, entry.status, errorType);
+    if (call.client.log.debugOn) logAttempt(call, entry, headers, responseHeaders);
+  };
   return next().then(
     (outcome) => {
       entry.status = outcome.response.status;
-      const ms = performance.now() - started;
-      entry.durationMs = round(ms);
-      call.attempts.push(entry);
-      span?.end(entry.status, undefined);
-      metrics?.attempt(ms, entry.status, undefined);
-      if (call.client.log.debugOn) logAttempt(call, entry, headers, outcome.response.headers);
+      ended(undefined, outcome.response.headers);
       return outcome;
     },
     (error: Error) => {
       const answered = error instanceof APIError || error instanceof ResponseValidationError;
       if (answered) entry.status = error.status;
       else entry.error = error.name;
-      const ms = performance.now() - started;
-      entry.durationMs = round(ms);
-      call.attempts.push(entry);
       // As on the span: the status for an error answer, the class name when none came.
-      const errorType = error instanceof APIError ? String(error.status) : error.name;
-      span?.end(entry.status, errorType);
-      metrics?.attempt(ms, entry.status, errorType);
-      if (call.client.log.debugOn)
-        logAttempt(call, entry, headers, answered ? error.headers : undefined);
+      ended(
+        error instanceof APIError ? String(error.status) : error.name,
+        answered ? error.headers : undefined,
+      );
       throw error;
     },
   );

@@ -28,7 +28,7 @@ import { rateLimit } from './policies/rate-limit.js';
 import { timeout } from './policies/timeout.js';
 import { chooseTransport } from './transports/choose-transport.js';
 import { exchange } from './policies/exchange.js';
-import { observe } from './telemetry/attempt.js';
+import { observe } from './policies/observe.js';
 import { Log } from './telemetry/log.js';
 import { Redactor } from './redact.js';
 import { requestId } from './telemetry/request-id.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { APIConnectionError, APIError, ResponseValidationError } from '../../../src/errors.js';
-import { observe } from '../../../src/telemetry/attempt.js';
+import { observe } from '../../../src/policies/observe.js';
 import { apiKey, failure, makeCall, outcome } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());

@@ -7,10 +7,10 @@
  */
 import { APIError, ResponseValidationError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
-import { round } from '../policies/pause.js';
+import { loggedHeaders } from '../telemetry/log.js';
+import { requestId } from '../telemetry/request-id.js';
 import type { Attempt } from '../types.js';
-import { loggedHeaders } from './log.js';
-import { requestId } from './request-id.js';
+import { round } from './pause.js';
 
 export const observe: Step = (call, next) => {
   const headers = { ...call.client.headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
@@ -18,13 +18,14 @@ export const observe: Step = (call, next) => {
   const span = call.span?.attempt(call.n, headers);
   call.metrics?.sending(call);
   const entry: Attempt = { attempt: call.n, durationMs: 0 };
-  // Attempt 1 held by a pause or a throttle carries the wait before it (there is no record before it).
+  // Attempt 1 held by a pause or the rate limit carries the wait before it (there is no record before it).
   if (call.attempts.length === 0 && call.heldSource !== undefined)
     Object.assign(entry, { delayMs: round(call.heldMs), delaySource: call.heldSource });
-  const started = performance.now();
+  const { clock } = call.client;
+  const started = clock.now();
   // The attempt ended: its record, span, metrics and debug line, the same for either outcome.
   const ended = (errorType: string | undefined, responseHeaders: Headers | undefined) => {
-    const ms = performance.now() - started;
+    const ms = clock.now() - started;
     entry.durationMs = round(ms);
     call.attempts.push(entry);
     span?.end(entry.status, errorType);

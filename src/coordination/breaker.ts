@@ -5,12 +5,28 @@
  * its failure opens it for another `openMs`. Pure: it takes the time from its
  * caller.
  */
-import type { Admission, AttemptResult, BreakerNumbers } from './coordinator.js';
+import {
+  CLOSED,
+  PROBE,
+  type Admission,
+  type AttemptResult,
+  type BreakerNumbers,
+  type ScopeLog,
+} from './coordinator.js';
 
 export const DEFAULT_FAILURE_THRESHOLD = 20;
 export const DEFAULT_OPEN_MS = 5_000;
 
 export type BreakerChange = 'opened' | 'closed' | undefined;
+
+/**
+ * A circuit change, as the operator reads it: the one place it becomes a log
+ * line, whichever engine (the memory scope, the shared circuit) made it.
+ */
+export function logCircuitChange(log: ScopeLog, change: BreakerChange, openMs: number): void {
+  if (change === 'opened') log.warn(`circuit opened: calls fail fast for ${openMs} ms`, { openMs });
+  else if (change === 'closed') log.info('circuit closed: calls go through again', {});
+}
 
 export class Breaker {
   readonly #numbers: BreakerNumbers;
@@ -60,6 +76,3 @@ export class Breaker {
     if (openUntil === 0) this.#failures = 0;
   }
 }
-
-const CLOSED: Admission = Object.freeze({ open: false, probe: false });
-const PROBE: Admission = Object.freeze({ open: false, probe: true });

@@ -51,6 +51,11 @@ export type Admission =
   | { readonly open: false; readonly probe: boolean }
   | { readonly open: true; readonly retryAfterMs: number };
 
+/** A closed circuit's answer (and a client's without `circuitBreaker`): send. */
+export const CLOSED: Admission = Object.freeze({ open: false, probe: false });
+/** The one probe an open circuit lets through once its `openMs` is up. */
+export const PROBE: Admission = Object.freeze({ open: false, probe: true });
+
 /** How an attempt ended, as the circuit counts it. */
 export type AttemptResult = 'success' | 'failure' | 'neutral';
 

@@ -3,10 +3,11 @@
  * shares one between clients with `createMemoryCoordinator()`. Every decision
  * is local and synchronous.
  */
-import { Breaker } from './breaker.js';
+import { Breaker, logCircuitChange } from './breaker.js';
 import { RetryBudget } from './budget.js';
 import { monotonic, type Clock } from './clock.js';
 import {
+  CLOSED,
   OPEN_SCOPE,
   type Admission,
   type AttemptResult,
@@ -85,8 +86,6 @@ export class MemoryScope {
   }
 }
 
-const CLOSED: Admission = Object.freeze({ open: false, probe: false });
-
 /** A client's view of a memory scope: every answer local and synchronous. */
 export class LocalScope implements Scope {
   readonly #state: MemoryScope;
@@ -155,14 +154,6 @@ export class LocalScope implements Scope {
   report(result: AttemptResult, probe: boolean): void {
     if (!this.#config.circuitBreaker) return;
     const change = this.#state.breaker!.report(result, probe, this.#state.clock.now());
-    if (change === 'opened')
-      this.#config.log.warn(
-        `circuit opened: calls fail fast for ${this.#config.circuitBreaker.openMs} ms`,
-        {
-          openMs: this.#config.circuitBreaker.openMs,
-        },
-      );
-    else if (change === 'closed')
-      this.#config.log.info('circuit closed: calls go through again', {});
+    logCircuitChange(this.#config.log, change, this.#config.circuitBreaker.openMs);
   }
 }

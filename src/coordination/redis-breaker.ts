@@ -10,19 +10,24 @@
  * when it knows the count is not, which the failure script publishes when the
  * count leaves 0 (and the reset when it is back).
  */
-import type { Admission, AttemptResult, BreakerNumbers } from './coordinator.js';
+import { logCircuitChange } from './breaker.js';
+import {
+  CLOSED,
+  PROBE,
+  type Admission,
+  type AttemptResult,
+  type BreakerNumbers,
+} from './coordinator.js';
 import type { LocalScope } from './memory.js';
 import { numbers, oneNumber } from './redis-replies.js';
 import { MAX_TTL_MS } from './redis-scripts.js';
-import type { SharedScope } from './redis-scope.js';
+import type { ScopeParts } from './redis-scope-parts.js';
 
-const CLOSED: Admission = Object.freeze({ open: false, probe: false });
-const PROBE: Admission = Object.freeze({ open: false, probe: true });
 /** How long an open circuit's key outlives its wait when `openMs` is long. */
 const PROBE_WINDOW_MS = 60_000;
 
 export class SharedBreaker {
-  readonly #scope: SharedScope;
+  readonly #scope: ScopeParts;
   readonly #numbers: BreakerNumbers;
   /** The first client's local view: what decides while Redis is away. */
   readonly #fallback: LocalScope;
@@ -46,7 +51,7 @@ export class SharedBreaker {
    */
   #own = 0;
 
-  constructor(scope: SharedScope, numbers: BreakerNumbers, fallback: LocalScope) {
+  constructor(scope: ScopeParts, numbers: BreakerNumbers, fallback: LocalScope) {
     this.#scope = scope;
     this.#numbers = numbers;
     this.#fallback = fallback;
@@ -146,9 +151,7 @@ export class SharedBreaker {
     this.#openUntil = this.#scope.clock.now() + ms;
     if (this.#open) return;
     this.#open = true;
-    this.#scope.log.warn(`circuit opened: calls fail fast for ${this.#numbers.openMs} ms`, {
-      openMs: this.#numbers.openMs,
-    });
+    logCircuitChange(this.#scope.log, 'opened', this.#numbers.openMs);
   }
 
   #closed(): void {
@@ -156,6 +159,6 @@ export class SharedBreaker {
     if (!this.#open) return;
     this.#open = false;
     this.#probing = false;
-    this.#scope.log.info('circuit closed: calls go through again', {});
+    logCircuitChange(this.#scope.log, 'closed', this.#numbers.openMs);
   }
 }

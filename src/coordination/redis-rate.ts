@@ -14,7 +14,7 @@
 import type { RateNumbers } from './coordinator.js';
 import { RateLimiter } from './rate-limiter.js';
 import { numbers, oneNumber } from './redis-replies.js';
-import type { SharedScope } from './redis-scope.js';
+import type { ScopeParts } from './redis-scope-parts.js';
 
 /** What `slots` answers: first slot's wait, interval, generation, rate, processes. */
 type Slots = [number, number, number, number, number];
@@ -27,7 +27,7 @@ const SEEN_WINDOW_MS = 10_000;
 const STALE_MS = 500;
 
 export class SharedRate {
-  readonly #scope: SharedScope;
+  readonly #scope: ScopeParts;
   readonly #numbers: RateNumbers;
   /** Reserved slots not yet handed out, as moments on the local clock, in order. */
   #slots: number[] = [];
@@ -45,7 +45,7 @@ export class SharedRate {
   #fallback: RateLimiter | undefined;
   #fallbackShare = 0;
 
-  constructor(scope: SharedScope, numbers: RateNumbers) {
+  constructor(scope: ScopeParts, numbers: RateNumbers) {
     this.#scope = scope;
     this.#numbers = numbers;
     this.#rate = numbers.perSecond;

@@ -11,46 +11,28 @@
  */
 import type { Clock } from './clock.js';
 import { Broadcast } from './broadcast.js';
-import type { Admission, AttemptResult, Scope, ScopeConfig, ScopeState } from './coordinator.js';
+import {
+  CLOSED,
+  type Admission,
+  type AttemptResult,
+  type Scope,
+  type ScopeConfig,
+  type ScopeState,
+} from './coordinator.js';
 import type { BudgetNumbers } from './budget.js';
 import { MemoryScope, type LocalScope } from './memory.js';
 import { SharedBreaker } from './redis-breaker.js';
 import type { LinkListener, RedisLink } from './redis-link.js';
 import { SharedRate } from './redis-rate.js';
 import { numbers, oneNumber } from './redis-replies.js';
+import type { ScopeKeys, ScopeParts } from './redis-scope-parts.js';
 
 /** A process owes the bucket at most this share of its capacity before it pays. */
 const REFUND_BATCH = 0.05;
 
-export interface ScopeKeys {
-  pause: string;
-  budget: string;
-  rate: string;
-  processes: string;
-  failures: string;
-  circuit: string;
-  wait: string;
-  alive: string;
-  channel: string;
-}
+export { scopeKeys, type ScopeKeys } from './redis-scope-parts.js';
 
-/** Every key of a scope, under the prefix; the braces keep them in one Redis Cluster slot. */
-export function scopeKeys(prefix: string, id: string): ScopeKeys {
-  const at = (name: string) => `${prefix}{${id}}:${name}`;
-  return {
-    pause: at('pause'),
-    budget: at('budget'),
-    rate: at('rate'),
-    processes: at('processes'),
-    failures: at('failures'),
-    circuit: at('circuit'),
-    wait: at('wait'),
-    alive: at('alive'),
-    channel: at('events'),
-  };
-}
-
-export class SharedScope implements LinkListener {
+export class SharedScope implements LinkListener, ScopeParts {
   readonly link: RedisLink;
   readonly keys: ScopeKeys;
   readonly clock: Clock;
@@ -191,8 +173,6 @@ export class SharedScope implements LinkListener {
     this.link.fire('pause', [pause], [Math.ceil(ms), channel, this.link.pid]);
   }
 }
-
-const CLOSED: Admission = Object.freeze({ open: false, probe: false });
 
 /** A client's view of a shared scope, with the client's own numbers. */
 class RedisScope implements Scope {

@@ -20,8 +20,14 @@ import type {
   Observable,
 } from '@opentelemetry/api';
 import type { DelaySource } from '../types.js';
-import type { ClientMetrics, Recorder, ScopeState, Sending, WatchedScope } from './metrics.js';
-import type { Api } from './otel.js';
+import type {
+  ClientMetrics,
+  Recorder,
+  ScopeState,
+  Sending,
+  WatchedScope,
+} from './metrics-types.js';
+import type { Api } from './otel-api.js';
 
 /** OpenTelemetry's advice for `http.client.request.duration`, in seconds; used for every duration here. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];

@@ -4,12 +4,10 @@
  * or `metrics` on, and with it the spans' code (tracing.ts, a lazy chunk).
  * Without it neither is loaded and nothing costs.
  */
-import type * as OpenTelemetry from '@opentelemetry/api';
 import { ENDPOINT } from '../endpoint.js';
 import { VERSION } from '../version.js';
+import type { Api } from './otel-api.js';
 import type { CallSpan } from './tracing.js';
-
-export type Api = typeof OpenTelemetry;
 
 /** `null`: looked for and not installed. */
 let api: Api | null | undefined;

@@ -9,7 +9,7 @@
  * `tracing` off, no span is made and nothing costs.
  */
 import type { Context, Span } from '@opentelemetry/api';
-import type { Api } from './otel.js';
+import type { Api } from './otel-api.js';
 
 // SpanKind and SpanStatusCode values, so that no enum is read from a module that may be absent.
 const INTERNAL = 0;

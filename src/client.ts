@@ -4,10 +4,8 @@
  * policy in its own file; this file only says which run, in which order.
  */
 import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
-import { monotonic } from './coordination/clock.js';
+import { clientContext } from './client-context.js';
 import { ENDPOINT } from './endpoint.js';
-import { OPEN_SCOPE, type Scope } from './coordination/coordinator.js';
-import { MemoryCoordinator } from './coordination/memory.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
 import { hideKey } from './rules.js';
 import {
@@ -26,11 +24,8 @@ import { pause } from './policies/pause.js';
 import { retry } from './policies/retry.js';
 import { rateLimit } from './policies/rate-limit.js';
 import { timeout } from './policies/timeout.js';
-import { chooseTransport } from './transports/choose-transport.js';
 import { exchange } from './policies/exchange.js';
 import { observe } from './policies/observe.js';
-import { Log } from './telemetry/log.js';
-import { Redactor } from './redact.js';
 import { requestId } from './telemetry/request-id.js';
 import { loadMetrics, type ClientMetrics } from './telemetry/metrics.js';
 import { loadOpenTelemetry, startCall } from './telemetry/otel.js';
@@ -45,7 +40,6 @@ import type {
   GetConversationParams,
   RequestOptions,
 } from './types.js';
-import { VERSION } from './version.js';
 
 type Parameters = GetConversationOperation['parameters'];
 const querySerializer = createQuerySerializer();
@@ -90,39 +84,8 @@ class ChatDashClientImpl implements ChatDashClient {
   constructor(options: ChatDashClientOptions) {
     const settings = resolveOptions(options);
     this.#settings = settings;
-    const redactor = new Redactor(settings.apiKey);
-    const log = new Log(settings.logLevel, settings.logger, redactor);
-    const coordinator = settings.coordinator ?? new MemoryCoordinator(monotonic);
-    const scope: Scope = coordinator[OPEN_SCOPE](
-      new URL(settings.baseUrl).origin,
-      settings.apiKey,
-      {
-        budget: settings.retryBudget,
-        rateLimit: settings.rateLimit,
-        circuitBreaker: settings.circuitBreaker,
-        log,
-        logger: settings.logger,
-      },
-    );
-    this.#context = {
-      transport: chooseTransport(settings.fetch, settings.middleware),
-      // One plain object, copied per attempt: Node's fetch validates it once per call,
-      // where openapi-fetch's header merging builds and validates a Headers object first.
-      headers: {
-        Accept: 'application/json',
-        'User-Agent': USER_AGENT,
-        ...settings.headers,
-        Authorization: settings.apiKey,
-      },
-      redactor,
-      log,
-      scope,
-      clock: monotonic,
-      validate: settings.validate,
-      onValidationIssue: settings.onValidationIssue,
-      middleware: settings.middleware,
-      tracing: settings.tracing,
-    };
+    this.#context = clientContext(settings);
+    const { scope } = this.#context;
     this.#steps = steps(settings);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;
@@ -234,7 +197,3 @@ class ChatDashClientImpl implements ChatDashClient {
     }
   }
 }
-
-const USER_AGENT = `chatdash-client/${VERSION}${
-  typeof process === 'object' && process.versions?.node ? ` node/${process.versions.node}` : ''
-}`;

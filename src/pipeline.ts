@@ -37,6 +37,8 @@ export interface ClientContext {
   readonly log: Log;
   readonly scope: Scope;
   readonly clock: Clock;
+  /** The retry jitter's source: `Math.random`, or a simulation's seeded one. */
+  readonly random: () => number;
   readonly validate: boolean | 'report';
   readonly onValidationIssue: ((report: ValidationReport) => void) | undefined;
   readonly middleware: readonly Middleware[];

@@ -21,15 +21,12 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { steps } from '../../src/client.js';
-import type { Scope } from '../../src/coordination/coordinator.js';
+import { clientContext } from '../../src/client-context.js';
 import { MemoryScope } from '../../src/coordination/memory.js';
 import { APIError } from '../../src/errors.js';
 import { checkRequestOptions, resolveOptions } from '../../src/options.js';
 import { newCall, run, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
 import { timeout } from '../../src/policies/timeout.js';
-import { Log } from '../../src/telemetry/log.js';
-import { Redactor } from '../../src/redact.js';
-import { chooseTransport } from '../../src/transports/choose-transport.js';
 import { EventQueue } from '../fleet-sim/events.js';
 import { SharedStore } from '../fleet-sim/shared-scope.js';
 
@@ -93,14 +90,6 @@ const settings = checkRequestOptions({}, resolved, 'fleet:sim');
 // Without `timeout`: the simulated upstream answers well within timeoutMs, and
 // the AbortController each attempt's timer needs was half of the simulation's time.
 const attemptSteps = steps(resolved).filter((step) => step !== timeout);
-const redactor = new Redactor(API_KEY);
-const log = new Log('off', resolved.logger, redactor);
-const scopeConfig = {
-  budget: resolved.retryBudget,
-  rateLimit: resolved.rateLimit,
-  circuitBreaker: resolved.circuitBreaker,
-  log: { warn() {}, info() {} },
-};
 const url = 'https://upstream.sim.invalid/agents/agent_1/conversations/conv_1';
 const RETRY_AFTER = new Headers(retryAfter > 0 ? { 'retry-after': String(retryAfter) } : {});
 const OK = { response: { status: 200 } } as unknown as Outcome;
@@ -152,42 +141,24 @@ async function scenario(processes: number, coordinated: boolean): Promise<Result
 
   const store = new SharedStore(events, rttMs);
   const random = seeded(seed * 7_919 + processes);
-  const realRandom = Math.random;
-  Math.random = random; // the retry jitter, reproducible
   for (let p = 0; p < processes; p++) {
-    const scope: Scope = coordinated
-      ? store.join(scopeConfig)
-      : new MemoryScope(events.clock).handle(scopeConfig);
-    const client = context(scope, events);
+    // The retry jitter draws from the seeded generator too, so a run can be repeated.
+    const client = clientContext(resolved, {
+      clock: events.clock,
+      random,
+      openScope: (config) =>
+        coordinated ? store.join(config) : new MemoryScope(events.clock).handle(config),
+    });
     // Processes start within the first 100 ms, not in lockstep.
     events.at(random() * 100, () => {
       for (let w = 0; w < inFlight; w++) void worker(client, events, end, exchange);
     });
   }
-  try {
-    await events.run(end);
-  } finally {
-    Math.random = realRandom;
-  }
+  await events.run(end);
   return {
     ...counts,
     commands: store.commands,
     realSeconds: (performance.now() - started) / 1_000,
-  };
-}
-
-function context(scope: Scope, events: EventQueue): ClientContext {
-  return {
-    transport: chooseTransport(resolved.fetch, []),
-    headers: { Accept: 'application/json', Authorization: API_KEY },
-    redactor,
-    log,
-    scope,
-    clock: events.clock,
-    validate: false,
-    onValidationIssue: undefined,
-    middleware: [],
-    tracing: false,
   };
 }
 

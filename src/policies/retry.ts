@@ -69,7 +69,11 @@ function payment(call: Call, paid: Promise<boolean>, afterTimeout: boolean, erro
 async function delayBefore(call: Call, error: ChatDashError): Promise<Delay> {
   if (isFinal(error) || call.n > call.settings.maxRetries || !isRetryable(error)) throw error;
   const { scope, log } = call.client;
-  let delay = retryDelay(call.n, error instanceof APIError ? error.headers : undefined);
+  let delay = retryDelay(
+    call.n,
+    error instanceof APIError ? error.headers : undefined,
+    call.client.random,
+  );
   const held = scope.pausedFor();
   if (held > delay.ms) delay = { ms: held, source: 'rate-limit' };
   if (delay.ms >= timeLeft(call)) throw deadlineError(call, error);

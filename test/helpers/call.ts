@@ -1,23 +1,20 @@
 /**
- * A hand-made `Call` for the policy unit tests: a client context with an
- * injected fetch, a scope from a memory coordinator on an injected clock, a
- * redactor and a log whose logger records every line. Steps are then driven
+ * A hand-made `Call` for the policy unit tests: a client context made as the
+ * client makes its own (clientContext), with an injected fetch, a scope from a
+ * memory coordinator on an injected clock, and a logger that records every line. Steps are then driven
  * one at a time with a stub `next`, no network and no client.
  */
 import type { BudgetNumbers } from '../../src/coordination/budget.js';
 import { timersClock, type Clock } from '../../src/coordination/clock.js';
 import {
-  OPEN_SCOPE,
   type BreakerNumbers,
   type RateNumbers,
   type Scope,
 } from '../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../src/coordination/memory.js';
-import type { CallSettings } from '../../src/options.js';
+import { clientContext } from '../../src/client-context.js';
+import { resolveOptions, type CallSettings } from '../../src/options.js';
 import { newCall, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
-import { Log } from '../../src/telemetry/log.js';
-import { Redactor } from '../../src/redact.js';
-import { chooseTransport } from '../../src/transports/choose-transport.js';
 import type {
   FetchLike,
   GetConversationParams,
@@ -75,31 +72,26 @@ export function makeCall(options: CallOptions = {}): Harness {
     info: record('info'),
     debug: record('debug'),
   };
-  const redactor = new Redactor(apiKey);
-  const log = new Log(options.logLevel ?? 'debug', logger, redactor);
-  const scope = coordinator[OPEN_SCOPE](origin, apiKey, {
-    budget: options.budget ?? false,
+  const settings = resolveOptions({
+    apiKey,
+    baseUrl: origin,
+    fetch:
+      options.fetch ??
+      (() => Promise.reject(new Error('this test sends nothing: no fetch was given'))),
+    middleware: options.middleware ?? [],
+    validateResponses: options.validate ?? false,
+    ...(options.onValidationIssue ? { onValidationIssue: options.onValidationIssue } : {}),
+    logLevel: options.logLevel ?? 'debug',
+    logger,
+    tracing: false,
+    metrics: false,
+    retryBudget: options.budget ?? false,
     rateLimit: options.rateLimit ?? false,
     circuitBreaker: options.circuitBreaker ?? false,
-    log,
+    coordinator,
   });
-  const headers = { Accept: 'application/json', Authorization: apiKey };
-  const context: ClientContext = {
-    transport: chooseTransport(
-      options.fetch ??
-        (() => Promise.reject(new Error('this test sends nothing: no fetch was given'))),
-      options.middleware ?? [],
-    ),
-    headers,
-    redactor,
-    log,
-    scope,
-    clock,
-    validate: options.validate ?? false,
-    onValidationIssue: options.onValidationIssue,
-    middleware: options.middleware ?? [],
-    tracing: false,
-  };
+  const context = clientContext(settings, { clock });
+  const { scope } = context;
   const call = newCall(
     url,
     options.params ?? { agentId: 'agent_1', conversationId: 'conv_1' },
@@ -113,7 +105,6 @@ export function makeCall(options: CallOptions = {}): Harness {
     },
     context,
   );
-  call.headers = headers;
   return { call, context, scope, coordinator, logs };
 }
 

@@ -19,7 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['telemetry/'],
   ['coordination/', 'transports/', 'options.ts'],
   ['policies/'],
-  ['pipeline.ts'],
+  ['pipeline.ts', 'client-context.ts'],
   ['client.ts'],
   ['index.ts', 'testing.ts'],
   ['cli.ts'],

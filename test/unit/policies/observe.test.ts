@@ -38,6 +38,7 @@ describe('the observe step', () => {
     expect(debug[0]?.fields?.['headers']).toEqual({
       accept: 'application/json',
       authorization: 'REDACTED',
+      'user-agent': expect.stringMatching(/^chatdash-client\/\d/),
     });
     expect(JSON.stringify(logs)).not.toContain(apiKey);
   });

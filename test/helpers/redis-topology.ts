@@ -1,0 +1,274 @@
+/**
+ * Redis as fleets run it, started from the same redis-server binary as the
+ * standalone one: a 3-master cluster (and a replica to fail over to), a
+ * master with a replica and three Sentinels, a TLS port with a certificate
+ * made by openssl now. Each lives in a temporary directory and is stopped
+ * (SIGKILL, nothing to keep) by its `stop`.
+ */
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { launchRedis, launchRedisServer, stopProcess } from '../../scripts/fleet/redis-server.js';
+
+const run = promisify(execFile);
+const NOT_INSTALLED = 'redis-server is not installed: apt-get install redis-server';
+
+/** redis-cli against 127.0.0.1:`port`; its standard output. */
+export async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
+  return stdout.trim();
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port free with its cluster bus port (+10000), both below 65536. */
+export async function clusterPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await canListen(port)) && (await canListen(port + 10_000))) return port;
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface Cluster {
+  /** The masters' ports, as `redis-cli --cluster create` made them. */
+  ports: number[];
+  /** Every node's process, by port. */
+  nodes: Map<number, ChildProcess>;
+  /** Starts a replica of the master on `masterPort`; resolves once it is in sync; its port. */
+  addReplica(masterPort: number): Promise<number>;
+  /** The port of the master serving `slot`, as the cluster says now. */
+  ownerOf(slot: number): Promise<number>;
+  kill(port: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(masters = 3): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'chatdash-cluster-'));
+  const nodes = new Map<number, ChildProcess>();
+  const node = async (port: number) => {
+    const args = ['--cluster-enabled', 'yes', '--cluster-node-timeout', '1000', '--dir', dir];
+    args.push('--cluster-config-file', `nodes-${port}.conf`);
+    nodes.set(port, await launchRedisServer(port, NOT_INSTALLED, args));
+  };
+  const ports: number[] = [];
+  for (let i = 0; i < masters; i++) ports.push(await clusterPort());
+  await Promise.all(ports.map(node));
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...ports.map((p) => `127.0.0.1:${p}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ]);
+  const ok = (port: number) => async () =>
+    (await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok');
+  for (const port of ports) await until(`cluster node ${port}`, ok(port));
+  const ownerOf = async (slot: number) => {
+    const slots = await clusterSlots([...nodes.keys()]);
+    const owner = slots.find(([from, to]) => slot >= from && slot <= to);
+    if (!owner) throw new Error(`no master owns slot ${slot}`);
+    return Number(owner[2][1]);
+  };
+  return {
+    ports,
+    nodes,
+    ownerOf,
+    async addReplica(masterPort) {
+      const port = await clusterPort();
+      await node(port);
+      const id = await cli(masterPort, 'CLUSTER', 'MYID');
+      await run('redis-cli', [
+        '--cluster',
+        'add-node',
+        `127.0.0.1:${port}`,
+        `127.0.0.1:${masterPort}`,
+        '--cluster-slave',
+        '--cluster-master-id',
+        id,
+      ]);
+      await until(`replica ${port}`, async () =>
+        (await cli(port, 'INFO', 'replication')).includes('master_link_status:up'),
+      );
+      return port;
+    },
+    kill: (port) => stopProcess(nodes.get(port)!, 'SIGKILL'),
+    async stop() {
+      await Promise.all([...nodes.values()].map((child) => stopProcess(child, 'SIGKILL')));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CLUSTER SLOTS from the first node that answers. */
+async function clusterSlots(ports: number[]): Promise<[number, number, [string, number]][]> {
+  for (const port of ports) {
+    const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+      return (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+    } catch {
+      // that node is down: ask the next
+    } finally {
+      redis.disconnect();
+    }
+  }
+  throw new Error('no cluster node answers');
+}
+
+export interface Sentinels {
+  masterPort: number;
+  replicaPort: number;
+  sentinelPorts: number[];
+  /** The name the Sentinels monitor the master by. */
+  name: string;
+  killMaster(): Promise<void>;
+  /** Resolves with the new master's port once a Sentinel reports the promotion. */
+  promoted(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startSentinels(): Promise<Sentinels> {
+  const dir = mkdtempSync(join(tmpdir(), 'chatdash-sentinel-'));
+  const name = 'chatdash';
+  const [masterPort, replicaPort, ...sentinelPorts] = await Promise.all(
+    [0, 1, 2, 3, 4].map(() => clusterPort()),
+  );
+  const master = await launchRedisServer(masterPort!, NOT_INSTALLED);
+  const replica = await launchRedisServer(replicaPort!, NOT_INSTALLED, [
+    '--replicaof',
+    '127.0.0.1',
+    String(masterPort),
+  ]);
+  await until('replica in sync', async () =>
+    (await cli(replicaPort!, 'INFO', 'replication')).includes('master_link_status:up'),
+  );
+  const sentinels = await Promise.all(
+    sentinelPorts.map((port) => {
+      const file = join(dir, `sentinel-${port}.conf`);
+      writeFileSync(
+        file,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 5000`,
+          '',
+        ].join('\n'),
+      );
+      return launchRedis([file, '--sentinel'], port, NOT_INSTALLED);
+    }),
+  );
+  const all = [master, replica, ...sentinels];
+  return {
+    masterPort: masterPort!,
+    replicaPort: replicaPort!,
+    sentinelPorts,
+    name,
+    killMaster: () => stopProcess(master, 'SIGKILL'),
+    async promoted() {
+      let port = masterPort!;
+      await until(
+        'promotion',
+        async () => {
+          const reply = await cli(sentinelPorts[0]!, 'SENTINEL', 'get-master-addr-by-name', name);
+          port = Number(reply.split('\n')[1]);
+          return port !== masterPort;
+        },
+        30_000,
+      );
+      return port;
+    },
+    async stop() {
+      await Promise.all(all.map((child) => stopProcess(child, 'SIGKILL')));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TlsRedis {
+  port: number;
+  /** The self-signed certificate (PEM), for the client's `ca`. */
+  ca: string;
+  stop(): Promise<void>;
+}
+
+/** A redis-server that listens only over TLS, with a certificate for 127.0.0.1 made now. */
+export async function startTlsRedis(): Promise<TlsRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'chatdash-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  const port = await clusterPort();
+  const child = await launchRedis(
+    [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--tls-cert-file',
+      cert,
+      '--tls-key-file',
+      key,
+      '--tls-ca-cert-file',
+      cert,
+      '--tls-auth-clients',
+      'no',
+    ],
+    port,
+    NOT_INSTALLED,
+  );
+  const ca = readFileSync(cert, 'utf8');
+  return {
+    port,
+    ca,
+    async stop() {
+      await stopProcess(child, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -38,6 +38,7 @@ interface IoCluster extends Ioredis {
   readonly isCluster: true;
   readonly slots: (string[] | undefined)[];
   nodes(role: 'master'): Ioredis[];
+  refreshSlotsCache?(callback?: (error?: Error) => void): void;
 }
 
 export function isIoredis(value: object): value is Ioredis {
@@ -123,7 +124,8 @@ class PlainSubscriber implements Subscriber {
 
   subscribe(channel: string): Promise<unknown> {
     this.#wanted.add(channel);
-    if (this.#conn.status !== 'ready') return Promise.reject(new Error('not ready'));
+    // Not connected yet: the link's probe subscribes it once it is.
+    if (this.#conn.status !== 'ready') return Promise.resolve();
     return this.#conn.subscribe(channel).then(() => this.#subscribed.add(channel));
   }
 
@@ -163,20 +165,24 @@ class ShardedSubscriber implements Subscriber {
   }
 
   subscribe(channel: string): Promise<unknown> {
-    if (!this.#placed.has(channel)) this.#placed.set(channel, undefined);
-    return this.ensure();
+    this.#placed.set(channel, undefined);
+    // A connection just made queues the SSUBSCRIBE until it is up.
+    return this.#ssubscribe(channel, this.#place(channel));
   }
 
-  async ensure(): Promise<unknown> {
+  ensure(): Promise<unknown> {
     const waits = [...this.#placed.keys()].map(async (channel) => {
       const placed = this.#place(channel);
       if (placed.conn.status !== 'ready')
         throw new Error(`the subscriber to ${placed.node} is ${placed.conn.status}`);
-      if (placed.subscribed) return;
-      await placed.conn.ssubscribe(channel);
-      placed.subscribed = true;
+      if (!placed.subscribed) await this.#ssubscribe(channel, placed);
     });
     return Promise.all(waits);
+  }
+
+  async #ssubscribe(channel: string, placed: Placed): Promise<void> {
+    await placed.conn.ssubscribe(channel);
+    placed.subscribed = true;
   }
 
   close(): void {
@@ -197,6 +203,8 @@ class ShardedSubscriber implements Subscriber {
     const node = this.#owner(channel);
     const placed = this.#placed.get(channel);
     if (placed && placed.node === node && placed.conn.status !== 'end') return placed;
+    // Its master is gone: ask the cluster who owns the slot now (a failover), for the next try.
+    if (placed?.node === node) this.#cluster.refreshSlotsCache?.(() => {});
     this.#drop(channel);
     const master = this.#cluster
       .nodes('master')

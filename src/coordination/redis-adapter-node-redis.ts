@@ -124,13 +124,18 @@ class OwnSubscriber implements Subscriber {
 
   subscribe(channel: string): Promise<unknown> {
     this.#wanted.add(channel);
-    return this.ensure();
+    // Not connected yet: the link's probe subscribes it once it is.
+    return this.#ready() ? this.ensure() : Promise.resolve();
+  }
+
+  #ready(): boolean {
+    const conn = this.#conn;
+    return conn.isOpen && !('isReady' in conn && !conn.isReady);
   }
 
   async ensure(): Promise<unknown> {
     const conn = this.#conn;
-    if (!conn.isOpen || ('isReady' in conn && !conn.isReady))
-      throw new Error('the subscriber is not ready');
+    if (!this.#ready()) throw new Error('the subscriber is not ready');
     const missing = [...this.#wanted].filter((channel) => !this.#subscribed.has(channel));
     if (missing.length === 0) return;
     await (isCluster(conn)

@@ -57,6 +57,10 @@ export interface Cluster {
   addReplica(masterPort: number): Promise<number>;
   /** The port of the master serving `slot`, as the cluster says now. */
   ownerOf(slot: number): Promise<number>;
+  /** The ports of the masters serving slots now. */
+  masters(): Promise<number[]>;
+  /** Moves `slot` (and its keys) from its master to the master on `toPort`, as a resharding does. */
+  moveSlot(slot: number, toPort: number): Promise<void>;
   kill(port: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -93,6 +97,10 @@ export async function startCluster(masters = 3): Promise<Cluster> {
     ports,
     nodes,
     ownerOf,
+    async masters() {
+      const slots = await clusterSlots([...nodes.keys()]);
+      return [...new Set(slots.map((range) => Number(range[2][1])))];
+    },
     async addReplica(masterPort) {
       const port = await clusterPort();
       await node(port);
@@ -110,6 +118,22 @@ export async function startCluster(masters = 3): Promise<Cluster> {
         (await cli(port, 'INFO', 'replication')).includes('master_link_status:up'),
       );
       return port;
+    },
+    async moveSlot(slot, toPort) {
+      const from = await ownerOf(slot);
+      const fromId = await cli(from, 'CLUSTER', 'MYID');
+      const toId = await cli(toPort, 'CLUSTER', 'MYID');
+      await cli(toPort, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+      await cli(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+      for (;;) {
+        const keys = (await cli(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100'))
+          .split('\n')
+          .filter(Boolean);
+        if (keys.length === 0) break;
+        await cli(from, 'MIGRATE', '127.0.0.1', String(toPort), '', '0', '5000', 'KEYS', ...keys);
+      }
+      for (const port of nodes.keys())
+        await cli(port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId).catch(() => '');
     },
     kill: (port) => stopProcess(nodes.get(port)!, 'SIGKILL'),
     async stop() {

@@ -60,7 +60,6 @@ const ok = () => httpServer((_, res) => sendJson(res, 200, makeConversation()));
 describe.each(LIBRARIES)('through $name', (lib: Library) => {
   it('sends the pause by SPUBLISH to the shard that owns the scope, and only there', async () => {
     const { coordinators, close } = await pair(() => lib.cluster(cluster.ports[0]!));
-    let home: Awaited<ReturnType<typeof scopeHome>> | undefined;
     const seen = await monitored(async () => {
       // The pause case makes its own upstream: learn where its scope lives once it exists.
       const travel = pauseTravels(coordinators[0]!, coordinators[1]!);
@@ -73,7 +72,7 @@ describe.each(LIBRARIES)('through $name', (lib: Library) => {
     expect(seen.filter((c) => c.name === 'publish')).toEqual([]);
     const ssubscribes = seen.filter((c) => c.name === 'ssubscribe');
     expect(ssubscribes.length).toBe(2);
-    home = { channel: '', slot: 0, owner: spublish[0]!.port };
+    const home = { owner: spublish[0]!.port };
     const sharded = (await node(home.owner).pubsub('SHARDCHANNELS')) as string[];
     expect(sharded.length).toBe(1);
     expect(sharded[0]).toMatch(/^chatdash:\{[0-9a-f]{64}\}:events$/);

@@ -29,8 +29,8 @@ export interface Connected {
 export interface Library {
   name: string;
   connect(where: Where): Promise<Connected>;
-  /** A cluster client given one node's port. */
-  cluster(port: number): Promise<Connected>;
+  /** A cluster client given one node's port (and a user, when given). */
+  cluster(port: number, user?: { username: string; password: string }): Promise<Connected>;
 }
 
 type IoredisLike = typeof Redis5;
@@ -56,10 +56,11 @@ function ioredisFamily(name: string, Redis: IoredisLike, Cluster: IoClusterLike)
   return {
     name,
     connect: (where) => ready(new Redis(options(where))),
-    cluster: (port) =>
+    cluster: (port, user) =>
       ready(
         new Cluster([{ host: '127.0.0.1', port }], {
           clusterRetryStrategy: () => 100,
+          ...(user ? { redisOptions: user } : {}),
         }),
       ),
   };
@@ -93,10 +94,10 @@ function nodeRedis(
         close: () => client.quit().then(() => {}),
       };
     },
-    async cluster(port) {
+    async cluster(port, user) {
       const cluster = createCluster({
         rootNodes: [{ socket: { host: '127.0.0.1', port } }],
-        defaults: { socket: { reconnectStrategy: () => 100 } },
+        defaults: { socket: { reconnectStrategy: () => 100 }, ...user },
       });
       cluster.on('error', () => {});
       await cluster.connect();

@@ -5,6 +5,7 @@
  * which a cluster broadcasts to every node), through each library's cluster
  * client; a failover of that shard's master, or moving its slot, loses no call.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,26 @@ describe.each(LIBRARIES)('through $name', (lib: Library) => {
       expect(await node(port).pubsub('SHARDCHANNELS')).toEqual([]);
     await close();
   });
+});
+
+describe("the README's least-privilege user on a cluster", () => {
+  it.each(['ioredis 6', 'node-redis 6'])(
+    'shares the pause through %s with nothing denied on any master (SPUBLISH in scripts included)',
+    async (name) => {
+      const rule = /^\s*(ACL SETUSER chatdash .+)$/m.exec(readFileSync('README.md', 'utf8'))![1]!;
+      const words = rule.replace('>CHANGE-ME', '>s3cret-pass').split(' ').slice(1);
+      const masters = await cluster.masters();
+      for (const port of masters) {
+        await node(port).call('ACL', ...words);
+        await node(port).call('ACL', 'LOG', 'RESET');
+      }
+      const user = { username: 'chatdash', password: 's3cret-pass' };
+      const { coordinators, close } = await pair(() => library(name).cluster(masters[0]!, user));
+      await pauseTravels(coordinators[0]!, coordinators[1]!);
+      for (const port of masters) expect(await node(port).call('ACL', 'LOG')).toEqual([]);
+      await close();
+    },
+  );
 });
 
 describe('what a call costs on a cluster', () => {

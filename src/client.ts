@@ -96,6 +96,7 @@ class ChatDashClientImpl implements ChatDashClient {
         rateLimit: settings.rateLimit,
         circuitBreaker: settings.circuitBreaker,
         log,
+        logger: settings.logger,
       },
     );
     this.#context = {

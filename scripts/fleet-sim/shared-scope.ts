@@ -122,6 +122,10 @@ export class ProcessScope implements Scope {
     });
   }
 
+  unpay(afterTimeout: boolean): void {
+    if (this.#config.budget) void this.#store.command(() => this.#shared.unpay(afterTimeout));
+  }
+
   budgetTokens(): number {
     return this.#shared.budgetTokens();
   }

@@ -47,6 +47,12 @@ export class RetryBudget {
     return true;
   }
 
+  /** A paid retry that was never sent (the open circuit refused it): its cost goes back. */
+  giveBack(afterTimeout: boolean): void {
+    const cost = afterTimeout ? this.#options.timeoutCost : this.#options.retryCost;
+    this.#tokens = Math.min(this.#options.capacity, this.#tokens + cost);
+  }
+
   /** `count` calls succeeded: tokens back, up to capacity. */
   refill(count = 1): void {
     this.#tokens = Math.min(this.#options.capacity, this.#tokens + SUCCESS_REFUND * count);

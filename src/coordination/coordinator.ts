@@ -26,6 +26,9 @@ export interface BreakerNumbers {
 
 /** Where a coordinator tells the operator that sharing was lost or is back. */
 export interface ScopeLog {
+  /** False when the client's `logLevel` drops the level's lines. */
+  readonly warnOn?: boolean;
+  readonly infoOn?: boolean;
   warn(message: string, fields: Record<string, unknown>): void;
   info(message: string, fields: Record<string, unknown>): void;
 }
@@ -36,6 +39,8 @@ export interface ScopeConfig {
   rateLimit: RateNumbers | false;
   circuitBreaker: BreakerNumbers | false;
   log: ScopeLog;
+  /** The logger behind `log`: a line for many clients is written once per logger. */
+  logger?: unknown;
 }
 
 /** The circuit's answer before an attempt. */
@@ -54,12 +59,21 @@ export type AttemptResult = 'success' | 'failure' | 'neutral';
 export interface Scope {
   /** Milliseconds until the scope's pause ends; 0 when there is none. */
   pausedFor(): number;
+  /**
+   * While a new shared scope reads the fleet's state for the first time (a
+   * pause another process is holding): a promise that settles once it has,
+   * or after the coordinator's `timeoutMs`. Undefined once read, and always
+   * for an in-process scope.
+   */
+  reading?(): Promise<void> | undefined;
   /** Pauses the whole scope for `ms`; true when this extended the pause. */
   pause(ms: number): boolean;
   /** Pays for one retry; false (nothing taken) when the budget cannot. */
   payRetry(afterTimeout: boolean): boolean | Promise<boolean>;
   /** A call succeeded: the budget gets its refund. */
   refund(): void;
+  /** A retry paid for was refused by the open circuit, unsent: what it paid goes back. */
+  unpay(afterTimeout: boolean): void;
   /** Tokens left in the budget, as this process last knew it (for logs). */
   budgetTokens(): number;
   /** Milliseconds to wait for a send slot (0: send now). Only with `rateLimit`. */

@@ -14,6 +14,7 @@ import {
   type Scope,
   type ScopeConfig,
 } from './coordinator.js';
+import { sameNumbers } from './options.js';
 import { RateLimitGate } from './pause-gate.js';
 import { SendRate } from './rate.js';
 import type { Coordinator } from '../types.js';
@@ -47,8 +48,9 @@ export class MemoryCoordinator implements CoordinatorEngine {
 
 /**
  * One scope's state. Each client gets a handle with its own numbers on the
- * same state; the first client to ask for a budget, a rate or a circuit sets
- * its numbers for the scope.
+ * same state; the first client to ask for a budget sets its numbers for the
+ * scope. A rate and a circuit are one upstream's limit: a client that brings
+ * other numbers for them than an earlier one is refused.
  */
 export class MemoryScope {
   readonly gate = new RateLimitGate();
@@ -56,12 +58,24 @@ export class MemoryScope {
   rate: SendRate | undefined;
   breaker: Breaker | undefined;
   readonly clock: Clock;
+  #numbers: Pick<ScopeConfig, 'rateLimit' | 'circuitBreaker'> = {
+    rateLimit: false,
+    circuitBreaker: false,
+  };
 
   constructor(clock: Clock) {
     this.clock = clock;
   }
 
   handle(config: ScopeConfig): LocalScope {
+    this.#numbers = {
+      rateLimit: sameNumbers('rateLimit', this.#numbers.rateLimit, config.rateLimit),
+      circuitBreaker: sameNumbers(
+        'circuitBreaker',
+        this.#numbers.circuitBreaker,
+        config.circuitBreaker,
+      ),
+    };
     if (config.budget) this.budget ??= new RetryBudget(config.budget);
     if (config.rateLimit) this.rate ??= new SendRate(config.rateLimit, this.clock());
     if (config.circuitBreaker) this.breaker ??= new Breaker(config.circuitBreaker);
@@ -95,6 +109,10 @@ export class LocalScope implements Scope {
 
   refund(): void {
     if (this.#config.budget) this.#state.budget!.refill();
+  }
+
+  unpay(afterTimeout: boolean): void {
+    if (this.#config.budget) this.#state.budget!.giveBack(afterTimeout);
   }
 
   budgetTokens(): number {

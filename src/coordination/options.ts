@@ -58,3 +58,30 @@ export function checkBreaker(value: unknown, where: string): BreakerNumbers | fa
     openMs: integer(openMs, 'circuitBreaker.openMs', 1, MAX_TIMER_MS, where),
   };
 }
+
+/**
+ * The numbers a scope's rate or circuit runs on: the first client's, and a
+ * later client of the same scope must bring the same (or none: a client
+ * without `rateLimit` or `circuitBreaker` does not take part). Two clients of
+ * one upstream limit with two limits is a mistake to say at once, not one to
+ * settle silently by who came first.
+ */
+export function sameNumbers<T extends RateNumbers | BreakerNumbers>(
+  name: string,
+  had: T | false,
+  wanted: T | false,
+): T | false {
+  if (!had || !wanted) return had || wanted;
+  const entries = Object.entries(wanted) as [keyof T, unknown][];
+  if (entries.every(([field, value]) => had[field] === value)) return had;
+  return fail(
+    `createChatDashClient: ${name} ${show(wanted)} conflicts with ${show(had)} of another client ` +
+      'of the same scope (same coordinator, baseUrl origin and apiKey), which shares one rate and ' +
+      'one circuit: give both clients the same numbers, or separate coordinators',
+  );
+}
+
+const show = (numbers: object) =>
+  `{ ${Object.entries(numbers)
+    .map(([field, value]) => `${field}: ${String(value)}`)
+    .join(', ')} }`;

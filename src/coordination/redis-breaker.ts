@@ -12,19 +12,26 @@
  */
 import type { Admission, AttemptResult, BreakerNumbers } from './coordinator.js';
 import type { LocalScope } from './memory.js';
+import { numbers, oneNumber } from './redis-replies.js';
 import { MAX_TTL_MS } from './redis-scripts.js';
 import type { SharedScope } from './redis-scope.js';
 
 const CLOSED: Admission = Object.freeze({ open: false, probe: false });
 const PROBE: Admission = Object.freeze({ open: false, probe: true });
+/** How long an open circuit's key outlives its wait when `openMs` is long. */
+const PROBE_WINDOW_MS = 60_000;
 
 export class SharedBreaker {
   readonly #scope: SharedScope;
   readonly #numbers: BreakerNumbers;
   /** The first client's local view: what decides while Redis is away. */
   readonly #fallback: LocalScope;
-  /** Keys live at most 10 minutes, so the wait does too. */
-  readonly #openMs: number;
+  /**
+   * How long the circuit key lives: past the wait by enough for a probe to
+   * come, and at least the 10 minutes every key gets, so an `openMs` longer
+   * than that holds as it does in one process.
+   */
+  readonly #circuitTtl: number;
   #open = false;
   /** When a probe may go, on the local clock. */
   #openUntil = 0;
@@ -32,12 +39,18 @@ export class SharedBreaker {
   #counting = false;
   /** This process is asking for the probe, or holds it. */
   #probing = false;
+  /**
+   * This process's own failures since a success it saw or heard of. The
+   * shared count says the same only when the `fail` reply arrives; this opens
+   * the circuit at once, so the next call is refused as it is in one process.
+   */
+  #own = 0;
 
   constructor(scope: SharedScope, numbers: BreakerNumbers, fallback: LocalScope) {
     this.#scope = scope;
     this.#numbers = numbers;
     this.#fallback = fallback;
-    this.#openMs = Math.min(numbers.openMs, MAX_TTL_MS);
+    this.#circuitTtl = Math.max(MAX_TTL_MS, numbers.openMs + PROBE_WINDOW_MS);
   }
 
   admit(): Admission | Promise<Admission> {
@@ -48,9 +61,9 @@ export class SharedBreaker {
     if (now < this.#openUntil) return { open: true, retryAfterMs: this.#openUntil - now };
     if (this.#probing) return { open: true, retryAfterMs: this.#numbers.openMs };
     this.#probing = true;
-    return link.run('probe', [keys.circuit, keys.wait], [this.#openMs]).then(
-      (reply) => {
-        const wait = Number(reply);
+    const args = [this.#numbers.openMs, this.#circuitTtl];
+    return link.run('probe', [keys.circuit, keys.wait], args, oneNumber).then(
+      (wait) => {
         if (wait === 0) return PROBE;
         this.#probing = false;
         if (wait < 0) {
@@ -75,19 +88,21 @@ export class SharedBreaker {
     if (result === 'neutral') {
       if (probe) link.fire('release', [circuit, wait], []);
     } else if (result === 'success') {
+      this.#own = 0;
       if (!this.#counting && !this.#open && !probe) return;
       this.#counting = false;
       this.#closed();
       link.fire('succeed', [failures, circuit, wait], [channel, link.pid]);
     } else {
       this.#counting = true;
-      // A failed probe holds this process at once, before Redis answers.
-      if (probe) this.#opened(this.#openMs);
-      const { failureThreshold } = this.#numbers;
-      const args = [failureThreshold, this.#openMs, channel, link.pid, probe ? 1 : 0];
-      link.run('fail', [failures, circuit, wait], args).then(
+      const { failureThreshold, openMs } = this.#numbers;
+      // A failed probe, or this process's own failures reaching the threshold,
+      // hold this process at once, before Redis answers.
+      if (probe || (++this.#own >= failureThreshold && !this.#open)) this.#opened(openMs);
+      const args = [failureThreshold, openMs, channel, link.pid, probe ? 1 : 0, this.#circuitTtl];
+      link.run('fail', [failures, circuit, wait], args, numbers(2)).then(
         (reply) => {
-          if ((reply as number[])[1] === 1) this.#opened(this.#openMs);
+          if (reply[1] === 1) this.#opened(openMs);
         },
         () => {},
       );
@@ -99,14 +114,19 @@ export class SharedBreaker {
     if (type === 'open') this.#opened(ms);
     else if (type === 'close') {
       this.#counting = false;
+      this.#own = 0;
       this.#closed();
     } else if (type === 'fails') this.#counting = true;
-    else if (type === 'zero') this.#counting = false;
+    else if (type === 'zero') {
+      this.#counting = false;
+      this.#own = 0;
+    }
   }
 
   /** The state as Redis has it, after a time of not listening. */
   sync(open: boolean, waitMs: number, count: number): void {
     this.#counting = count > 0;
+    if (count === 0) this.#own = 0;
     if (open) this.#opened(Math.max(0, waitMs));
     else this.#closed();
   }

@@ -11,6 +11,7 @@
  * loss is one `warn` line and each return one `info` line, never one per call.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { Broadcast } from './broadcast.js';
 import type { ScopeLog } from './coordinator.js';
 import type { RedisAdapter, Subscriber } from './redis-adapter.js';
 import { SCRIPTS, type ScriptName } from './redis-scripts.js';
@@ -28,6 +29,14 @@ export interface LinkListener {
 type Health = 'connecting' | 'up' | 'down' | 'closed';
 
 const PROBE_EVERY_MS = 250;
+/**
+ * Sharing counts as back once it has stayed up this long. A Redis that answers
+ * the probe but fails what follows (refused writes, odd replies) is one loss,
+ * not a warn/info pair per probe; each such relapse doubles the probe's period,
+ * up to the most that still resumes within 2 s.
+ */
+const SETTLE_MS = 500;
+const PROBE_AT_MOST_MS = 1_200;
 /** How long a coordinator made before its Redis answers waits before it warns. */
 const CONNECT_GRACE_MS = 2_000;
 
@@ -44,9 +53,12 @@ export class RedisLink {
   readonly #listeners = new Map<string, LinkListener>();
   #health: Health = 'connecting';
   #announcedDown = false;
-  #log: ScopeLog | undefined;
+  readonly #log = new Broadcast();
   #timer: ReturnType<typeof setInterval> | undefined;
   #probing = false;
+  #probeEvery = PROBE_EVERY_MS;
+  #upAt = 0;
+  #settle: ReturnType<typeof setTimeout> | undefined;
   readonly #born = performance.now();
   readonly #wake = () => void this.#probe();
   readonly #unwatch: () => void;
@@ -76,9 +88,14 @@ export class RedisLink {
     return this.#health === 'up';
   }
 
-  /** The first client's log: where the lost/back lines go. */
-  useLog(log: ScopeLog): void {
-    this.#log ??= log;
+  /** Known to be away (not merely still connecting). */
+  get away(): boolean {
+    return this.#health === 'down' || this.#health === 'closed';
+  }
+
+  /** A client's log: the lost/back lines go to every logger of the coordinator's clients. */
+  useLog(log: ScopeLog, logger?: unknown): void {
+    this.#log.add(log, logger);
   }
 
   listen(channel: string, listener: LinkListener): void {
@@ -86,10 +103,19 @@ export class RedisLink {
     this.#subscribe(channel);
   }
 
-  /** Runs a script when sharing is up; rejects with LOCAL otherwise, or when Redis fails to answer well in time. */
-  run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) {
+  /**
+   * Runs a script when sharing is up; rejects with LOCAL otherwise, or when
+   * Redis fails to answer well in time. `parse` checks the reply's shape: a
+   * reply it refuses counts as Redis failing.
+   */
+  run<T = unknown>(
+    name: ScriptName,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    parse?: (reply: unknown) => T,
+  ): Promise<T> {
     if (this.#health !== 'up') return Promise.reject(LOCAL);
-    return this.#send(() => this.#call(name, keys, args));
+    return this.#send(() => this.#call(name, keys, args), name, parse) as Promise<T>;
   }
 
   /** Like `run`, for a write nobody waits for: a failure only marks sharing lost. */
@@ -101,6 +127,7 @@ export class RedisLink {
     if (this.#health === 'closed') return;
     this.#health = 'closed';
     clearInterval(this.#timer);
+    clearTimeout(this.#settle);
     this.#unwatch();
     this.#sub.close();
     for (const listener of this.#listeners.values()) listener.down();
@@ -111,25 +138,36 @@ export class RedisLink {
     return this.#redis.script(sha, lua, keys, args.map(String));
   }
 
-  #send<T>(command: () => Promise<T>): Promise<T> {
+  #send(command: () => Promise<unknown>, name = 'ping', parse?: (reply: unknown) => unknown) {
     const notReady = this.#redis.notReady();
     if (notReady !== undefined) {
       this.#lost(notReady);
       return Promise.reject(LOCAL);
     }
-    return within(command(), this.#timeoutMs).catch((error: unknown) => {
-      this.#lost(error instanceof Error ? error.message : String(error));
-      throw LOCAL;
-    });
+    let sent: Promise<unknown>;
+    try {
+      sent = command();
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    return within(sent, this.#timeoutMs)
+      .then((reply) => (parse ? parse(reply) : reply))
+      .catch((error: unknown) => {
+        this.#lost(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        throw LOCAL;
+      });
   }
 
   #lost(reason: string): void {
     if (this.#health === 'connecting') return this.#stillConnecting(reason);
     if (this.#health !== 'up') return;
     this.#health = 'down';
+    clearTimeout(this.#settle);
+    const relapse = performance.now() - this.#upAt < SETTLE_MS;
+    if (relapse) this.#probeEvery = Math.min(PROBE_AT_MOST_MS, this.#probeEvery * 2);
     for (const listener of this.#listeners.values()) listener.down();
     this.#announceDown(reason);
-    this.#startProbing();
+    this.#startProbing(!relapse);
   }
 
   /** A new coordinator's Redis gets a moment to answer before the operator hears of it. */
@@ -142,14 +180,14 @@ export class RedisLink {
   #announceDown(reason: string): void {
     if (this.#announcedDown) return;
     this.#announcedDown = true;
-    this.#log?.warn(`redis coordinator: sharing lost, deciding locally: ${reason}`, { reason });
+    this.#log.warn(`redis coordinator: sharing lost, deciding locally: ${reason}`, { reason });
   }
 
-  #startProbing(): void {
+  #startProbing(now = true): void {
     if (this.#timer || this.#health === 'closed') return;
-    this.#timer = setInterval(() => void this.#probe(), PROBE_EVERY_MS);
+    this.#timer = setInterval(() => void this.#probe(), this.#probeEvery);
     this.#timer.unref?.();
-    void this.#probe();
+    if (now) void this.#probe();
   }
 
   /** Sharing comes back when both connections answer, every channel is subscribed and every scope has re-read its state. */
@@ -165,14 +203,23 @@ export class RedisLink {
       if (!this.up) return; // a re-read failed: still down, and already probing again
       clearInterval(this.#timer);
       this.#timer = undefined;
-      if (this.#announcedDown) this.#log?.info('redis coordinator: sharing is back', {});
-      this.#announcedDown = false;
+      this.#upAt = performance.now();
+      this.#settle = setTimeout(() => this.#settled(), SETTLE_MS);
+      this.#settle.unref?.();
     } catch (error) {
       if (this.#health === 'connecting')
-        this.#stillConnecting(error === LOCAL ? 'no answer' : (error as Error).message);
+        this.#stillConnecting(error instanceof Error ? error.message : 'no answer');
     } finally {
       this.#probing = false;
     }
+  }
+
+  /** Up for SETTLE_MS without a relapse: sharing is back. */
+  #settled(): void {
+    if (!this.up) return;
+    this.#probeEvery = PROBE_EVERY_MS;
+    if (this.#announcedDown) this.#log.info('redis coordinator: sharing is back', {});
+    this.#announcedDown = false;
   }
 
   #subscribe(channel: string): void {

@@ -13,7 +13,11 @@
  */
 import type { RateNumbers } from './coordinator.js';
 import { SendRate } from './rate.js';
+import { numbers, oneNumber } from './redis-replies.js';
 import type { SharedScope } from './redis-scope.js';
+
+/** What `slots` answers: first slot's wait, interval, generation, rate, processes. */
+type Slots = [number, number, number, number, number];
 
 /** A process reserves at most this share of the rate at a time. */
 const SLOT_SHARE = 0.1;
@@ -32,11 +36,14 @@ export class SharedRate {
   /** Slots asked for since the last reservation, and how many that one took. */
   #demand = 0;
   #batch = 1;
+  /** Drops of the rate this process has heard of, and the scope's generation in Redis as last heard. */
   #generation = 0;
+  #heard = 0;
   /** The scope's rate and the processes in it, as last seen. */
   #rate: number;
   #processes = 1;
   #fallback: SendRate | undefined;
+  #fallbackShare = 0;
 
   constructor(scope: SharedScope, numbers: RateNumbers) {
     this.#scope = scope;
@@ -69,8 +76,8 @@ export class SharedRate {
     const local = () => void this.#local(true).halve(clock());
     if (!link.up) return local();
     link
-      .run('halve', [keys.rate], [this.#numbers.perSecond, keys.channel, link.pid])
-      .then((generation) => this.generation(Number(generation)), local);
+      .run('halve', [keys.rate], [this.#numbers.perSecond, keys.channel, link.pid], oneNumber)
+      .then((generation) => this.generation(generation), local);
   }
 
   /** Grows with every drop of the rate, shared or (while Redis is away) local. */
@@ -80,15 +87,25 @@ export class SharedRate {
 
   /** The scope's rate dropped: what this process reserved at the old rate is not used. */
   generation(generation: number): void {
-    if (generation <= this.#generation) return;
-    this.#generation = generation;
+    if (generation <= this.#heard) return;
+    this.#generation += generation - this.#heard;
+    this.#heard = generation;
     this.#slots = [];
   }
 
-  /** Redis is away: from now on, this process's share of the last rate it saw. */
+  /**
+   * Redis is away: from now on, this process's share of the last rate it saw.
+   * A local rate kept from an earlier outage keeps its schedule when the share
+   * is the same, so a Redis that comes and goes never hands out a fresh burst.
+   */
   down(): void {
-    this.#fallback = undefined;
+    if (this.#fallback && this.#fallbackShare !== this.#share()) this.#fallback = undefined;
     this.#serve();
+  }
+
+  /** This process's share of the scope's rate while it decides alone. */
+  #share(): number {
+    return Math.max(Math.min(1, this.#numbers.perSecond), this.#rate / this.#processes);
   }
 
   #reserve(): void {
@@ -102,31 +119,31 @@ export class SharedRate {
     this.#batch = count;
     const { link, keys, clock } = this.#scope;
     const args = [perSecond, burst, adaptive ? 1 : 0, count, link.pid, SEEN_WINDOW_MS];
-    link.run('slots', [keys.rate, keys.processes], args).then(
+    const asked = this.#heard;
+    link.run('slots', [keys.rate, keys.processes], args, numbers(5)).then(
       (reply) => {
-        const [first, interval, generation, rate, processes] = reply as [
-          string,
-          string,
-          number,
-          string,
-          number,
-        ];
+        const [first, interval, generation, rate, processes] = reply as Slots;
         const now = clock();
-        this.#rate = Number(rate);
+        this.#rate = rate > 0 ? rate : this.#rate;
         this.#processes = Math.max(1, processes);
+        // Behind what this process heard, and no halving heard meanwhile: Redis lost the
+        // scope's rate (FLUSHALL, a failover) and counts from there; its slots are good.
+        if (generation < this.#heard && this.#heard === asked) this.#heard = generation;
         this.generation(generation);
         // Reserved before a halving this process has already heard of: dropped too.
-        if (generation >= this.#generation)
-          for (let i = 0; i < count; i++)
-            this.#slots.push(now + Math.max(0, Number(first) + i * Number(interval)));
-        this.#fetching = false;
-        this.#serve();
+        if (generation >= this.#heard)
+          for (let i = 0; i < count; i++) this.#slots.push(now + Math.max(0, first + i * interval));
+        this.#served();
       },
-      () => {
-        this.#fetching = false;
-        this.#serve();
-      },
+      // Redis failed or answered with another shape: those waiting are served locally.
+      () => this.#served(),
     );
+  }
+
+  /** A reservation ended, well or not: the next may go, and whoever waits is served. */
+  #served(): void {
+    this.#fetching = false;
+    this.#serve();
   }
 
   /** Hands reserved slots to the attempts waiting, in order; reserves more when they run out. */
@@ -147,7 +164,7 @@ export class SharedRate {
   #local(rate?: true): number | SendRate {
     if (!this.#fallback) {
       const { perSecond, burst, adaptive } = this.#numbers;
-      const share = Math.max(Math.min(1, perSecond), this.#rate / this.#processes);
+      const share = (this.#fallbackShare = this.#share());
       this.#fallback = new SendRate(
         { perSecond: share, burst: Math.max(1, (burst * share) / perSecond), adaptive },
         this.#scope.clock(),

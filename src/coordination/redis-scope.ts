@@ -10,12 +10,14 @@
  * decision falls back to while Redis is away.
  */
 import type { Clock } from './clock.js';
-import type { Admission, AttemptResult, Scope, ScopeConfig, ScopeLog } from './coordinator.js';
+import { Broadcast } from './broadcast.js';
+import type { Admission, AttemptResult, Scope, ScopeConfig } from './coordinator.js';
 import type { BudgetNumbers } from './budget.js';
 import { MemoryScope, type LocalScope } from './memory.js';
 import { SharedBreaker } from './redis-breaker.js';
 import type { LinkListener, RedisLink } from './redis-link.js';
 import { SharedRate } from './redis-rate.js';
+import { numbers, oneNumber } from './redis-replies.js';
 
 /** A process owes the bucket at most this share of its capacity before it pays. */
 const REFUND_BATCH = 0.05;
@@ -28,6 +30,7 @@ export interface ScopeKeys {
   failures: string;
   circuit: string;
   wait: string;
+  alive: string;
   channel: string;
 }
 
@@ -42,6 +45,7 @@ export function scopeKeys(prefix: string, id: string): ScopeKeys {
     failures: at('failures'),
     circuit: at('circuit'),
     wait: at('wait'),
+    alive: at('alive'),
     channel: at('events'),
   };
 }
@@ -52,23 +56,41 @@ export class SharedScope implements LinkListener {
   readonly clock: Clock;
   /** This process's own state: the pause gate always, everything else while Redis is away. */
   readonly local: MemoryScope;
-  /** The first client's log: where this scope's lines go. */
-  readonly log: ScopeLog;
+  /** Every client's log: where this scope's circuit lines go. */
+  readonly log = new Broadcast();
   rate: SharedRate | undefined;
   breaker: SharedBreaker | undefined;
   #owed = 0;
   #full = false;
+  /** Until the first read of the shared state: a newcomer must not send into another's pause. */
+  #reading: Promise<void> | undefined;
+  #read: () => void = () => {};
 
-  constructor(link: RedisLink, keys: ScopeKeys, clock: Clock, log: ScopeLog) {
+  constructor(link: RedisLink, keys: ScopeKeys, clock: Clock, timeoutMs: number) {
     this.link = link;
     this.keys = keys;
     this.clock = clock;
     this.local = new MemoryScope(clock);
-    this.log = log;
+    this.#reading = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref?.();
+      this.#read = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      this.#reading = undefined;
+    });
+  }
+
+  /** The first read, while one may still come. */
+  reading(): Promise<void> | undefined {
+    return this.link.away ? undefined : this.#reading;
   }
 
   handle(config: ScopeConfig): Scope {
     const local = this.local.handle(config);
+    this.log.add(config.log, config.logger);
     if (config.rateLimit) this.rate ??= new SharedRate(this, config.rateLimit);
     if (config.circuitBreaker)
       this.breaker ??= new SharedBreaker(this, config.circuitBreaker, local);
@@ -88,11 +110,10 @@ export class SharedScope implements LinkListener {
     const owed = this.#owed;
     this.#owed = 0;
     const args = [cost, budget.capacity, owed, this.keys.channel, this.link.pid];
-    return this.link.run('pay', [this.keys.budget], args).then(
+    return this.link.run('pay', [this.keys.budget], args, numbers(2)).then(
       (reply) => {
         const [paid, tokens] = reply as [number, number];
-        this.local.budget?.set(tokens);
-        this.#full = tokens >= budget.capacity;
+        this.#heard(budget, tokens);
         return paid === 1;
       },
       () => local.payRetry(afterTimeout),
@@ -105,13 +126,26 @@ export class SharedScope implements LinkListener {
     if (++this.#owed < Math.max(1, Math.floor(budget.capacity * REFUND_BATCH))) return;
     const owed = this.#owed;
     this.#owed = 0;
-    this.link.run('refund', [this.keys.budget], [owed, budget.capacity]).then(
-      (tokens) => {
-        this.local.budget?.set(Number(tokens));
-        this.#full = Number(tokens) >= budget.capacity;
-      },
+    this.#giveBack(budget, owed);
+  }
+
+  /** A paid retry the open circuit refused: its cost goes back where sharing is now. */
+  unpay(budget: BudgetNumbers, local: LocalScope, afterTimeout: boolean): void {
+    local.unpay(afterTimeout);
+    if (this.link.up) this.#giveBack(budget, afterTimeout ? budget.timeoutCost : budget.retryCost);
+  }
+
+  #giveBack(budget: BudgetNumbers, tokens: number): void {
+    const args = [tokens, budget.capacity];
+    this.link.run('refund', [this.keys.budget], args, oneNumber).then(
+      (left) => this.#heard(budget, left),
       () => {},
     );
+  }
+
+  #heard(budget: BudgetNumbers, tokens: number): void {
+    this.local.budget?.set(tokens);
+    this.#full = tokens >= budget.capacity;
   }
 
   message(type: string, arg: string | undefined): void {
@@ -124,23 +158,28 @@ export class SharedScope implements LinkListener {
     else this.breaker?.message(type, n);
   }
 
+  /** Never rejects: a failed or malformed re-read leaves sharing down, and the link probes on. */
   async up(): Promise<void> {
     // A pause this process took while Redis was away still holds the others.
     this.#sharePause(this.local.gate.remaining(this.clock()));
-    const { pause, circuit, wait, failures } = this.keys;
+    const { pause, circuit, wait, failures, alive } = this.keys;
     let reply: number[];
     try {
-      reply = (await this.link.run('sync', [pause, circuit, wait, failures], [])) as number[];
+      // The re-read also writes: a Redis that reads but refuses writes is not back.
+      const keys = [pause, circuit, wait, failures, alive];
+      reply = await this.link.run('sync', keys, [this.link.pid], numbers(4));
     } catch {
-      return; // sharing is down again; the link probes on
+      return this.#read();
     }
-    const [pausedFor = 0, open = 0, waitFor = 0, count = 0] = reply;
+    const [pausedFor, open, waitFor, count] = reply as [number, number, number, number];
     if (pausedFor > 0) this.local.gate.pause(pausedFor, this.clock());
     this.breaker?.sync(open === 1, waitFor, count);
     this.#full = false;
+    this.#read();
   }
 
   down(): void {
+    this.#read();
     this.#owed = 0;
     this.rate?.down();
     this.breaker?.down();
@@ -171,6 +210,10 @@ class RedisScope implements Scope {
     return this.#local.pausedFor();
   }
 
+  reading(): Promise<void> | undefined {
+    return this.#shared.reading();
+  }
+
   pause(ms: number): boolean {
     return this.#shared.pause(ms, this.#local);
   }
@@ -182,6 +225,10 @@ class RedisScope implements Scope {
 
   refund(): void {
     if (this.#config.budget) this.#shared.refund(this.#config.budget, this.#local);
+  }
+
+  unpay(afterTimeout: boolean): void {
+    if (this.#config.budget) this.#shared.unpay(this.#config.budget, this.#local, afterTimeout);
   }
 
   budgetTokens(): number {

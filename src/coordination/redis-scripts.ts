@@ -7,7 +7,8 @@
  * Time inside a script is Redis `TIME`: the one clock every process shares.
  * Durations cross the wire, never moments, so clock skew between hosts does
  * not matter. Every key gets a TTL of at most 600 s on each write, so a scope
- * no one uses leaves nothing behind. Numbers that need fractions come back as
+ * no one uses leaves nothing behind; only an open circuit whose `openMs` is
+ * longer than that lives `openMs` and a minute, so that it holds. Numbers that need fractions come back as
  * strings (Redis truncates a Lua number reply to an integer).
  */
 
@@ -90,13 +91,22 @@ return {tostring(first), tostring(interval), gen, tostring(rate), redis.call('ZC
  * KEYS: rate. ARGV: perSecond, channel, process id. The upstream said 429:
  * halve the scope's rate, at most once a second (a burst of 429s is one
  * signal), not below 1/s; bump the generation so every process drops the
- * slots it holds at the old rate. Returns the new generation, or 0.
+ * slots it holds at the old rate. As in one process, the climb earned so far
+ * counts first, and a 429 that does not halve still starts the quiet second
+ * over. Returns the new generation, or 0.
  */
 const halve = `${NOW}
 local per = tonumber(ARGV[1])
-local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'gen', 'halved')
-if now - (tonumber(s[4]) or 0) < 1000 then return 0 end
-local rate = math.max(math.min(1, per), math.min(per, tonumber(s[2]) or per) / 2)
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'gen', 'halved', 'raised')
+local rate = math.min(per, tonumber(s[2]) or per)
+local seconds = math.floor((now - (tonumber(s[5]) or now)) / 1000)
+if rate < per and seconds > 0 then rate = math.min(per, rate + seconds * per / 20) end
+if now - (tonumber(s[4]) or 0) < 1000 then
+  redis.call('HSET', KEYS[1], 'rate', rate, 'raised', now)
+  redis.call('PEXPIRE', KEYS[1], ${MAX_TTL_MS})
+  return 0
+end
+rate = math.max(math.min(1, per), rate / 2)
 local tat = math.min(tonumber(s[1]) or now, now + 1000 / rate)
 local gen = (tonumber(s[3]) or 0) + 1
 redis.call('HSET', KEYS[1], 'tat', tat, 'rate', rate, 'gen', gen, 'halved', now, 'raised', now)
@@ -106,7 +116,7 @@ return gen`;
 
 /**
  * KEYS: failures, circuit, wait. ARGV: threshold, open ms, channel, process
- * id, probe (1/0). Counts a failure across the scope. Opens the circuit at the
+ * id, probe (1/0), circuit TTL (ms). Counts a failure across the scope. Opens the circuit at the
  * threshold (the circuit key marks it open; the wait key, while it lives,
  * keeps probes out); a failed probe opens it for another `open ms`. Tells the
  * fleet when the count leaves 0, so a success sends a reset only when there
@@ -117,7 +127,7 @@ redis.call('PEXPIRE', KEYS[1], ${MAX_TTL_MS})
 local ms = tonumber(ARGV[2])
 local open = redis.call('EXISTS', KEYS[2]) == 1
 if (open and ARGV[5] == '1') or (not open and n >= tonumber(ARGV[1])) then
-  redis.call('SET', KEYS[2], '1', 'PX', ${MAX_TTL_MS})
+  redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[6]))
   redis.call('SET', KEYS[3], '1', 'PX', ms)
   redis.call('PUBLISH', ARGV[3], 'open ' .. ARGV[4] .. ' ' .. ms)
   return {n, 1}
@@ -139,13 +149,13 @@ if had == 1 then redis.call('PUBLISH', ARGV[1], 'zero ' .. ARGV[2]) end
 return had`;
 
 /**
- * KEYS: circuit, wait. ARGV: open ms. After the wait, exactly one process
+ * KEYS: circuit, wait. ARGV: open ms, circuit TTL (ms). After the wait, exactly one process
  * becomes the probe (SET NX). Returns -1 when the circuit is closed, 0 to the
  * probe, otherwise the ms until a probe may go.
  */
 const probe = `if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', tonumber(ARGV[1])) then
-  redis.call('PEXPIRE', KEYS[1], ${MAX_TTL_MS})
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
   return 0
 end
 return math.max(1, redis.call('PTTL', KEYS[2]))`;
@@ -155,11 +165,15 @@ const release = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DEL', KE
 return 0`;
 
 /**
- * KEYS: pause, circuit, wait, failures. What a process that was not listening
- * (just subscribed, or back after an outage) must know: { pause left (ms),
- * circuit open (1/0), wait left (ms), failure count }.
+ * KEYS: pause, circuit, wait, failures, alive. ARGV: process id. What a
+ * process that was not listening (just subscribed, or back after an outage)
+ * must know: { pause left (ms), circuit open (1/0), wait left (ms), failure
+ * count }. It writes first (the process's mark on the alive key): a Redis
+ * that answers reads but refuses writes (maxmemory with noeviction, a replica
+ * whose master is gone) is not one to share through.
  */
-const sync = `return {redis.call('PTTL', KEYS[1]), redis.call('EXISTS', KEYS[2]),
+const sync = `redis.call('SET', KEYS[5], ARGV[1], 'PX', 60000)
+return {redis.call('PTTL', KEYS[1]), redis.call('EXISTS', KEYS[2]),
   redis.call('PTTL', KEYS[3]), tonumber(redis.call('GET', KEYS[4]) or 0)}`;
 
 export const SCRIPTS = {
@@ -172,7 +186,7 @@ export const SCRIPTS = {
   succeed: { keys: 3, lua: succeed },
   probe: { keys: 2, lua: probe },
   release: { keys: 2, lua: release },
-  sync: { keys: 4, lua: sync },
+  sync: { keys: 5, lua: sync },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

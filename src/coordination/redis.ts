@@ -102,6 +102,7 @@ function adapterFor(value: unknown): RedisAdapter | undefined {
 class RedisCoordinator implements CoordinatorEngine {
   readonly #link: RedisLink;
   readonly #prefix: string;
+  readonly #timeoutMs: number;
   readonly #scopes = new Map<string, SharedScope>();
 
   constructor(redis: RedisAdapter, prefix: string, timeoutMs: number) {
@@ -113,14 +114,16 @@ class RedisCoordinator implements CoordinatorEngine {
       });
     }
     this.#prefix = prefix;
+    this.#timeoutMs = timeoutMs;
   }
 
   [OPEN_SCOPE](origin: string, apiKey: string, config: ScopeConfig): Scope {
     const id = createHash('sha256').update(`${origin}\n${apiKey}`).digest('hex');
+    this.#link.useLog(config.log, config.logger);
     let scope = this.#scopes.get(id);
     if (!scope) {
-      this.#link.useLog(config.log);
-      scope = new SharedScope(this.#link, scopeKeys(this.#prefix, id), monotonic, config.log);
+      const keys = scopeKeys(this.#prefix, id);
+      scope = new SharedScope(this.#link, keys, monotonic, this.#timeoutMs);
       this.#scopes.set(id, scope);
       this.#link.listen(scope.keys.channel, scope);
     }

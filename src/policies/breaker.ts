@@ -14,15 +14,27 @@ import {
 } from '../errors.js';
 import type { Admission, AttemptResult } from '../coordination/coordinator.js';
 import type { Call, Next, Outcome, Step } from '../pipeline.js';
+import { watch } from './deadline.js';
 import { serverDelay } from './retry.js';
 
 export const breaker: Step = (call, next) => {
   const admission = call.client.scope.admit();
   // Only a shared circuit asking who probes answers later; an open one answers at once.
   return admission instanceof Promise
-    ? admission.then((answer) => admitted(call, next, answer))
+    ? asked(call, admission).then((answer) => admitted(call, next, answer))
     : admitted(call, next, admission);
 };
+
+/** Who probes, asked of Redis: no longer than the deadline, nor past an abort. */
+function asked(call: Call, admission: Promise<Admission>): Promise<Admission> {
+  return watch(call, admission).catch((reason: unknown) => {
+    // A probe granted to a call that gave up on it is handed back at once, unsent.
+    void admission.then((late) => {
+      if (!late.open && late.probe) call.client.scope.report('neutral', true);
+    });
+    throw reason;
+  });
+}
 
 function admitted(call: Call, next: Next, admission: Admission): Promise<Outcome> {
   if (admission.open) throw circuitOpen(call, admission.retryAfterMs);

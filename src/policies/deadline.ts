@@ -53,6 +53,48 @@ export async function wait(call: Call, ms: number, last?: Error): Promise<void> 
   await sleep(ms, call.settings.signal, () => aborted(call));
 }
 
+/**
+ * Awaits `answer` (the coordinator asking Redis: a slot, a payment, an
+ * admission) for no longer than the call may wait: the deadline rejects it
+ * with the deadline's error and an abort rejects it at once, whatever Redis
+ * does. What `answer` brings later is dropped.
+ */
+export function watch<T>(call: Call, answer: Promise<T>, last?: Error): Promise<T> {
+  const left = timeLeft(call);
+  const { signal } = call.settings;
+  if (left === Infinity && !signal) return answer;
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) return reject(aborted(call));
+    if (left <= 0) return reject(deadlineError(call, last));
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      done();
+      reject(aborted(call));
+    };
+    const timer =
+      left === Infinity
+        ? undefined
+        : setTimeout(() => {
+            done();
+            reject(deadlineError(call, last));
+          }, left);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    answer.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error as Error);
+      },
+    );
+  });
+}
+
 /** The step: no attempt is sent once the deadline has passed, nor after the caller aborted. */
 export const deadline: Step = (call, next) => {
   if (call.settings.signal?.aborted) throw aborted(call);

@@ -8,10 +8,13 @@
 import { APIError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
 import type { DelaySource } from '../types.js';
-import { wait } from './deadline.js';
+import { wait, watch } from './deadline.js';
 import { serverDelay } from './retry.js';
 
 export const pause: Step = (call, next) => {
+  // A shared scope that has not read the fleet's state yet: its first attempts wait for it.
+  const reading = call.client.scope.reading?.();
+  if (reading) return watch(call, reading).then(() => pause(call, next));
   const held = call.client.scope.pausedFor();
   const sent = held > 0 ? hold(call, held).then(next) : next();
   return sent.catch((error: unknown) => {

@@ -4,21 +4,32 @@
  * deadline, paid for by the scope's retry budget), wait, and run it again.
  * A success refunds the budget. The delays themselves are in `retry.ts`.
  */
-import { APIConnectionTimeoutError, APIError, type ChatDashError } from '../errors.js';
+import {
+  APIConnectionTimeoutError,
+  APIError,
+  CircuitOpenError,
+  type ChatDashError,
+} from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
-import { aborted, deadlineError, isFinal, timeLeft } from './deadline.js';
+import { aborted, deadlineError, isFinal, timeLeft, watch } from './deadline.js';
 import { round } from './pause.js';
 import { isRetryable, retryDelay, sleep, type Delay } from './retry.js';
 
 export const retry: Step = async (call, next) => {
+  // What the retry about to run paid for (after a timeout or not), until it runs.
+  let paid: boolean | undefined;
   for (;;) {
     try {
       const outcome = await next();
       call.client.scope.refund();
       return outcome;
     } catch (caught) {
+      // The open circuit refused the retry unsent: it pays nothing, so what it paid goes back.
+      if (paid !== undefined && caught instanceof CircuitOpenError) call.client.scope.unpay(paid);
+      paid = undefined;
       const error = caught as ChatDashError;
       const delay = await delayBefore(call, error);
+      paid = error instanceof APIConnectionTimeoutError;
       const last = call.attempts.at(-1)!;
       last.delayMs = round(delay.ms);
       last.delaySource = delay.source;
@@ -43,6 +54,18 @@ export const retry: Step = async (call, next) => {
   }
 };
 
+/**
+ * A payment Redis must answer, waited for no longer than the deadline nor
+ * past an abort; a payment that goes through after the call gave up on it
+ * goes back.
+ */
+function payment(call: Call, paid: Promise<boolean>, afterTimeout: boolean, error: Error) {
+  return watch(call, paid, error).catch((reason: unknown) => {
+    void paid.then((took) => took && call.client.scope.unpay(afterTimeout));
+    throw reason;
+  });
+}
+
 /** The wait before the next attempt, or a throw: final, not retryable, out of retries, past the deadline, out of budget. */
 async function delayBefore(call: Call, error: ChatDashError): Promise<Delay> {
   if (isFinal(error) || call.n > call.settings.maxRetries || !isRetryable(error)) throw error;
@@ -51,8 +74,14 @@ async function delayBefore(call: Call, error: ChatDashError): Promise<Delay> {
   const held = scope.pausedFor();
   if (held > delay.ms) delay = { ms: held, source: 'rate-limit' };
   if (delay.ms >= timeLeft(call)) throw deadlineError(call, error);
-  const paid = scope.payRetry(error instanceof APIConnectionTimeoutError);
-  if (paid === true || (paid !== false && (await paid))) return delay;
+  const afterTimeout = error instanceof APIConnectionTimeoutError;
+  const paid = scope.payRetry(afterTimeout);
+  if (paid === true || (paid !== false && (await payment(call, paid, afterTimeout, error)))) {
+    if (delay.ms < timeLeft(call)) return delay;
+    // Redis answered late: the retry cannot wait out its delay, so it is not made, nor paid for.
+    scope.unpay(afterTimeout);
+    throw deadlineError(call, error);
+  }
   log.warn('retry budget exhausted: not retrying', {
     url: call.url,
     attempt: call.n,

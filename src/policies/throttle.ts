@@ -7,7 +7,7 @@
  */
 import { RateLimitError } from '../errors.js';
 import type { Call, Next, Step } from '../pipeline.js';
-import { wait } from './deadline.js';
+import { deadlineError, timeLeft, wait, watch } from './deadline.js';
 import { addHeld } from './pause.js';
 
 export const throttle: Step = (call, next) => {
@@ -24,7 +24,7 @@ async function waitForSlot(
   generation: number,
 ): Promise<void> {
   const { scope } = call.client;
-  for (let ms = await slot; ms > 0;) {
+  for (let ms = await answer(call, slot); ms > 0;) {
     addHeld(call, ms, 'throttle');
     await wait(call, ms);
     // A 429 while this attempt waited halved the rate and dropped the slots
@@ -32,8 +32,17 @@ async function waitForSlot(
     if (scope.rateGeneration() === generation) return;
     const again = scope.takeSlot();
     generation = scope.rateGeneration();
-    ms = await again;
+    ms = await answer(call, again);
   }
+}
+
+/** A slot Redis is asked for: no longer than the deadline, and not past an abort. */
+async function answer(call: Call, slot: number | Promise<number>): Promise<number> {
+  if (typeof slot === 'number') return slot;
+  const ms = await watch(call, slot);
+  // The answer came in time, but a wait for it may have used up the deadline.
+  if (timeLeft(call) <= 0) throw deadlineError(call);
+  return ms;
 }
 
 function send(call: Call, next: Next) {

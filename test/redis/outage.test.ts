@@ -101,6 +101,16 @@ async function throughOutage(stop: () => unknown, resume: () => unknown) {
   return { members, run, resumedAt };
 }
 
+/**
+ * The slowest call an outage may cause here: timeoutMs (200) for Redis, plus
+ * the call itself with 8 in flight and a retry on a loaded 2-core machine
+ * (1,066 ms was seen under a 1,000 bound with nothing wrong). A call queued
+ * on the frozen connection would wait forever, on the killed one for
+ * ioredis's 20 reconnects (over 2 s); guards.test.ts checks with a clear
+ * margin that only one call waits for Redis at all.
+ */
+const SLOWEST_CALL_MS = 1_800;
+
 const lost = (m: Member) => m.lines.filter((l) => /sharing lost/.test(l.message));
 const back = (m: Member) => m.lines.filter((l) => /sharing is back/.test(l.message));
 
@@ -123,8 +133,7 @@ describe('Redis killed, then restarted on the same port', () => {
       resumedAt: restartedAt,
     } = await throughOutage(server.kill, server.restart);
     expect(run.failures).toEqual([]);
-    // timeoutMs is 200; a call that queued on the dead connection would wait for ioredis's retries.
-    expect(Math.max(...run.durations)).toBeLessThan(1_000);
+    expect(Math.max(...run.durations)).toBeLessThan(SLOWEST_CALL_MS);
     for (const m of members) {
       expect(lost(m)).toHaveLength(1);
       expect(back(m)).toHaveLength(1);
@@ -139,7 +148,7 @@ describe('Redis frozen with SIGSTOP', () => {
   it('fails no call, delays none by more than timeoutMs, and shares again within 2 s of SIGCONT', async () => {
     const { members, run, resumedAt: thawedAt } = await throughOutage(server.freeze, server.thaw);
     expect(run.failures).toEqual([]);
-    expect(Math.max(...run.durations)).toBeLessThan(1_000);
+    expect(Math.max(...run.durations)).toBeLessThan(SLOWEST_CALL_MS);
     for (const m of members) {
       expect(lost(m)).toHaveLength(1);
       expect(lost(m)[0]!.message).toMatch(/no answer within 200 ms/);

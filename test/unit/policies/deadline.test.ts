@@ -12,6 +12,7 @@ import {
   startDeadline,
   timeLeft,
   wait,
+  watch,
 } from '../../../src/policies/deadline.js';
 import { pause } from '../../../src/policies/pause.js';
 import { apiKey, failure, makeCall, outcome } from '../../helpers/call.js';
@@ -113,5 +114,40 @@ describe('the deadline step', () => {
     expect(markFinal(plain)).toBe(plain);
     expect(isFinal(plain)).toBe(true);
     expect(isFinal(undefined)).toBe(false);
+  });
+});
+
+describe('watch: an answer from the coordinator, waited for within the call', () => {
+  const never = new Promise<number>(() => {});
+
+  it('ends at the deadline with the deadline error, however long the answer takes', async () => {
+    const { call } = makeCall({ clock, settings: { deadlineMs: 400 } });
+    startDeadline(call);
+    const watched = watch(call, never);
+    const settled = expect(watched).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+    vi.advanceTimersByTime(399);
+    await Promise.resolve();
+    vi.advanceTimersByTime(1);
+    await settled;
+    expect(isFinal(await watched.catch((e: unknown) => e))).toBe(true);
+  });
+
+  it('ends at once on an abort', async () => {
+    const controller = new AbortController();
+    const { call } = makeCall({ clock, settings: { signal: controller.signal } });
+    const watched = watch(call, never);
+    controller.abort();
+    await expect(watched).rejects.toBeInstanceOf(APIUserAbortError);
+  });
+
+  it('hands on an answer that comes in time, and its failure, and leaves no timer behind', async () => {
+    const { call } = makeCall({ clock, settings: { deadlineMs: 400 } });
+    startDeadline(call);
+    await expect(watch(call, Promise.resolve(7))).resolves.toBe(7);
+    await expect(watch(call, Promise.reject(new Error('local')))).rejects.toThrow('local');
+    expect(vi.getTimerCount()).toBe(0);
+    const open = makeCall({ clock }).call;
+    const answer = Promise.resolve(1);
+    expect(watch(open, answer)).toBe(answer); // nothing to watch for: no promise, no timer
   });
 });

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../../src/coordination/redis-adapter.js';
 import { makeConversation } from '../../src/testing.js';
-import { client, pair, params, pauseTravels } from '../helpers/redis-cases.js';
+import { breakerCountsAtOnce, client, pair, params, pauseTravels } from '../helpers/redis-cases.js';
 import { library, LIBRARIES, type Library } from '../helpers/redis-libraries.js';
 import { startCluster, type Cluster } from '../helpers/redis-topology.js';
 import { scopeChannel } from '../helpers/redis.js';
@@ -59,6 +59,13 @@ async function scopeHome(baseUrl: string) {
 const ok = () => httpServer((_, res) => sendJson(res, 200, makeConversation()));
 
 describe.each(LIBRARIES)('through $name', (lib: Library) => {
+  // Known to fail until the breaker also counts what this process saw (see libraries.test.ts).
+  it.fails('refuses the call right after the failure that reached failureThreshold', async () => {
+    const { coordinators, close } = await pair(() => lib.cluster(cluster.ports[0]!));
+    await breakerCountsAtOnce(coordinators[0]!);
+    await close();
+  });
+
   it('sends the pause by SPUBLISH to the shard that owns the scope, and only there', async () => {
     const { coordinators, close } = await pair(() => lib.cluster(cluster.ports[0]!));
     const seen = await monitored(async () => {

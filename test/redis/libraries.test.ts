@@ -37,9 +37,7 @@ describe.each(LIBRARIES)('through $name', (library) => {
     await close();
   });
 
-  // Known to fail until the breaker also counts what this process saw, not only what Redis
-  // answered: it.fails keeps it visible, and turns red the day the fix lands, to become it().
-  it.fails('refuses the call right after the failure that reached failureThreshold', async () => {
+  it('refuses the call right after the failure that reached failureThreshold', async () => {
     const { coordinators, close } = await pair(() => library.connect({ port: server.port }));
     await breakerCountsAtOnce(coordinators[0]!);
     await close();

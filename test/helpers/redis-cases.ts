@@ -6,7 +6,7 @@
  * connection working.
  */
 import { performance } from 'node:perf_hooks';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
 import {
   createChatDashClient,
@@ -38,21 +38,22 @@ export function client(baseUrl: string, options: ChatDashClientOptions = {}) {
   return Object.assign(chatdash, { sends });
 }
 
-/** Two processes' worth: a connection and a coordinator each; `close` closes both. */
+/** Two processes' worth: a connection and a coordinator each; `close` (also run when the test ends) closes both. */
 export async function pair(connect: () => Promise<Connected>, prefix?: string) {
   const conns = [await connect(), await connect()];
   const coordinators: Coordinator[] = conns.map(({ redis }) =>
     createRedisCoordinator({ redis, ...(prefix ? { prefix } : {}) }),
   );
-  await sleep(400); // their subscribers connect and subscribe
-  return {
-    conns,
-    coordinators,
-    close: async () => {
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
       for (const c of coordinators) await c.close();
       for (const c of conns) await c.close();
-    },
-  };
+    })());
+  // Closed even when the test fails before it closes them, so no subscriber outlives its test.
+  onTestFinished(close);
+  await sleep(300); // their subscribers connect and subscribe
+  return { conns, coordinators, close };
 }
 
 /**

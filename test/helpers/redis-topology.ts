@@ -31,8 +31,11 @@ export async function startSentinels(): Promise<Sentinels> {
   const [masterPort, replicaPort, ...sentinelPorts] = await Promise.all(
     [0, 1, 2, 3, 4].map(() => clusterPort()),
   );
-  const master = await launchRedisServer(masterPort!, NOT_INSTALLED);
+  // Their own directory: a replica writes the RDB it is sent where it runs.
+  const master = await launchRedisServer(masterPort!, NOT_INSTALLED, ['--dir', dir]);
   const replica = await launchRedisServer(replicaPort!, NOT_INSTALLED, [
+    '--dir',
+    dir,
     '--replicaof',
     '127.0.0.1',
     String(masterPort),

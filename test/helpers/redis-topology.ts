@@ -54,7 +54,7 @@ export async function startSentinels(): Promise<Sentinels> {
           `dir ${dir}`,
           `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
           `sentinel down-after-milliseconds ${name} 1000`,
-          `sentinel failover-timeout ${name} 5000`,
+          `sentinel failover-timeout ${name} 2000`,
           '',
         ].join('\n'),
       );

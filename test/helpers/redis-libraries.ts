@@ -1,7 +1,8 @@
 /**
  * Every client library the Redis coordinator accepts, each connected the
  * way its own docs show, so that the same behaviour cases run through each:
- * ioredis 5 and 6 (6 speaks RESP3), iovalkey, node-redis 5 and 6; their
+ * ioredis 5 and 6 (6 speaks RESP3), iovalkey, node-redis 5 and 6 (and 6 over
+ * RESP3); their
  * clusters; and what each needs for TLS or a user.
  */
 import { Cluster as Cluster5, Redis as Redis5, type RedisOptions } from 'ioredis';
@@ -28,6 +29,8 @@ export interface Connected {
 
 export interface Library {
   name: string;
+  /** The protocol its connections speak (RESP3 is ioredis 6's default). */
+  resp: 2 | 3;
   connect(where: Where): Promise<Connected>;
   /** A cluster client given one node's port (and a user, when given). */
   cluster(port: number, user?: { username: string; password: string }): Promise<Connected>;
@@ -36,7 +39,12 @@ export interface Library {
 type IoredisLike = typeof Redis5;
 type IoClusterLike = typeof Cluster5;
 
-function ioredisFamily(name: string, Redis: IoredisLike, Cluster: IoClusterLike): Library {
+function ioredisFamily(
+  name: string,
+  Redis: IoredisLike,
+  Cluster: IoClusterLike,
+  resp: 2 | 3 = 2,
+): Library {
   const options = (where: Where): RedisOptions => ({
     host: '127.0.0.1',
     port: where.port,
@@ -55,6 +63,7 @@ function ioredisFamily(name: string, Redis: IoredisLike, Cluster: IoClusterLike)
   };
   return {
     name,
+    resp,
     connect: (where) => ready(new Redis(options(where))),
     cluster: (port, user) =>
       ready(
@@ -73,11 +82,14 @@ function nodeRedis(
   name: string,
   createClient: CreateClient,
   createCluster: CreateCluster,
+  resp: 2 | 3 = 2,
 ): Library {
   return {
     name,
+    resp,
     async connect(where) {
       const client = createClient({
+        RESP: resp,
         socket: {
           host: '127.0.0.1',
           port: where.port,
@@ -96,6 +108,7 @@ function nodeRedis(
     },
     async cluster(port, user) {
       const cluster = createCluster({
+        RESP: resp,
         rootNodes: [{ socket: { host: '127.0.0.1', port } }],
         defaults: { socket: { reconnectStrategy: () => 100 }, ...user },
       });
@@ -116,6 +129,7 @@ export const LIBRARIES: Library[] = [
     'ioredis 6',
     Redis6 as unknown as IoredisLike,
     Cluster6 as unknown as IoClusterLike,
+    3,
   ),
   ioredisFamily(
     'iovalkey',
@@ -128,6 +142,7 @@ export const LIBRARIES: Library[] = [
     createCluster5 as unknown as CreateCluster,
   ),
   nodeRedis('node-redis 6', createClient6, createCluster6),
+  nodeRedis('node-redis 6 (RESP3)', createClient6, createCluster6, 3),
 ];
 
 export const library = (name: string): Library => LIBRARIES.find((l) => l.name === name)!;

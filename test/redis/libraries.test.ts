@@ -14,18 +14,27 @@ import { connectRedis, redisForFile } from '../helpers/redis.js';
 
 const { server } = redisForFile({ flushAfterEach: true });
 
-async function clientCount(): Promise<number> {
+/** The other connections' CLIENT LIST lines. */
+async function clients(): Promise<string[]> {
   const admin = connectRedis(server.url);
+  const id = await admin.client('ID');
   const list = (await admin.client('LIST')) as string;
   admin.disconnect();
-  return list.trim().split('\n').length - 1; // not this one
+  return list
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith(`id=${id} `));
 }
+const clientCount = async () => (await clients()).length;
 
 describe.each(LIBRARIES)('through $name', (library) => {
   it('shares a pause through SCRIPT FLUSH, and close() leaves the caller its connection', async () => {
     const before = await clientCount();
     const { conns, coordinators, close } = await pair(() => library.connect({ port: server.port }));
     expect(await clientCount()).toBe(before + 4); // two callers' connections, two subscribers
+    // Each speaks its library's protocol (ioredis 6: RESP3 by default), subscribers too.
+    const resps = (await clients()).map((line) => /\bresp=(\d)/.exec(line)![1]);
+    expect(resps).toEqual(resps.map(() => String(library.resp)));
     const admin = connectRedis(server.url);
     await admin.script('FLUSH');
     admin.disconnect();

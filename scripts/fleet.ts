@@ -8,9 +8,12 @@
  *
  * It starts its own redis-server on a free port on 127.0.0.1 and stops it at
  * the end (or uses REDIS_URL when set, with a fresh key prefix per run).
+ * `--topology cluster` starts a 3-master Redis Cluster instead (or takes
+ * REDIS_URL as one node of a cluster), and the processes use ioredis's
+ * `Cluster`; commands are counted on every master.
  *
  *   npm run fleet -- [--processes 8] [--seconds 10] [--rate 200]
- *     [--in-flight 8] [--latency-ms 20]
+ *     [--in-flight 8] [--latency-ms 20] [--topology standalone|cluster]
  *
  * scripts/bin/fleet.ts runs `main`; importing this module runs nothing.
  */
@@ -22,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import type { Redis } from 'ioredis';
 import { connectRedis } from './fleet/member.js';
+import { startCluster } from './fleet/redis-cluster.js';
 import { startRedisServer, type OwnRedis } from './fleet/redis-server.js';
 import { sentDuringOthersPause, startUpstream, type Upstream } from './fleet/upstream.js';
 import type { WorkerPlan, WorkerTally } from './fleet/worker.js';
@@ -39,6 +43,14 @@ interface Settings {
   rate: number;
   inFlight: number;
   latencyMs: number;
+  topology: 'standalone' | 'cluster';
+}
+
+/** Where the Redis runs go: the URL the processes connect to, and one admin connection per master. */
+interface Target {
+  redisUrl: string;
+  admins: Redis[];
+  cluster: boolean;
 }
 
 interface Run {
@@ -54,18 +66,28 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n`);
     return 2;
   }
-  const { processes, seconds, rate, inFlight, latencyMs } = settings;
+  const { processes, seconds, rate, inFlight, latencyMs, topology } = settings;
+  const clustered = topology === 'cluster';
 
   let own: OwnRedis | undefined;
+  let masters: number[] | undefined;
   const external = process.env['REDIS_URL'];
   if (!external) {
     try {
-      own = await startRedisServer();
+      if (clustered) {
+        const cluster = await startCluster(3);
+        masters = cluster.ports;
+        own = { url: `redis://127.0.0.1:${masters[0]}`, pid: 0, stop: () => cluster.stop() };
+      } else own = await startRedisServer();
     } catch (error) {
       process.stderr.write(`fleet: ${(error as Error).message}\n`);
       return 1;
     }
-    step(`redis-server pid ${own.pid} on ${own.url}`);
+    step(
+      clustered
+        ? `3-master cluster on ${masters!.join(', ')}`
+        : `redis-server pid ${own.pid} on ${own.url}`,
+    );
   }
   const redisUrl = external ?? own!.url;
   const stopOnSignal = () => void own?.stop().finally(() => process.exit(130));
@@ -83,11 +105,17 @@ export async function main(args: string[]): Promise<number> {
   });
   const upstream = await startUpstream(rate, latencyMs);
   const admin = connectRedis(redisUrl);
+  masters ??= clustered ? await masterPorts(admin) : undefined;
+  const target: Target = {
+    redisUrl,
+    cluster: clustered,
+    admins: masters ? masters.map((port) => connectRedis(`redis://127.0.0.1:${port}`)) : [admin],
+  };
   try {
     console.log(
       `fleet: ${processes} processes, each ${inFlight} calls in flight, for ${seconds} s a run; ` +
         `upstream 127.0.0.1 allows ${rate} requests/s for the key (beyond it 429, Retry-After: 1), ${latencyMs} ms an answer; ` +
-        `Redis ${external ? 'REDIS_URL' : 'its own redis-server'}\n` +
+        `Redis ${external ? 'REDIS_URL' : clustered ? 'its own 3-master cluster (ioredis Cluster)' : 'its own redis-server'}\n` +
         `requests, 429s and successes/s: what reached the upstream in the ${seconds} s after "go"; latency: each call, start to settle, retries and pauses included; ` +
         `"sent in another's pause": requests from process B arriving from ${GRACE_MS} ms to 1 s after a 429 went to process A != B; ` +
         `Redis commands/call: INFO commandstats (less its own INFO calls; commands run inside Lua scripts included) from "go" to the last process's exit, over calls made; ` +
@@ -97,12 +125,14 @@ export async function main(args: string[]): Promise<number> {
       "| coordinator | rateLimit | requests | 429s | successes/s | p50 ms | p99 ms | sent in another's pause | Redis commands/call | sent/call |",
     );
     console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    const runs: Run[] = [
+    const every: Run[] = [
       { coordinator: 'per process' },
       { coordinator: 'Redis' },
       { coordinator: 'per process', perSecond: rate },
       { coordinator: 'Redis', perSecond: rate },
     ];
+    // On a cluster the per-process runs would only repeat the standalone ones.
+    const runs = clustered ? every.filter((run) => run.coordinator === 'Redis') : every;
     for (const [i, run] of runs.entries()) {
       step(
         `run ${i + 1} of ${runs.length}: ${run.coordinator}${run.perSecond ? `, rateLimit ${run.perSecond}/s` : ''}`,
@@ -114,16 +144,16 @@ export async function main(args: string[]): Promise<number> {
           prefix,
           settings,
           upstream,
-          run.coordinator === 'Redis' ? { admin, redisUrl } : undefined,
+          run.coordinator === 'Redis' ? target : undefined,
         ),
       );
     }
   } finally {
-    admin.disconnect();
+    for (const connection of new Set([admin, ...target.admins])) connection.disconnect();
     await upstream.close();
     if (own) {
       await own.stop();
-      console.log(`\nredis-server pid ${own.pid} stopped`);
+      console.log(clustered ? '\ncluster stopped' : `\nredis-server pid ${own.pid} stopped`);
     }
     process.off('SIGINT', stopOnSignal);
     process.off('SIGTERM', stopOnSignal);
@@ -136,7 +166,7 @@ async function once(
   prefix: string,
   { processes, seconds, inFlight }: Settings,
   upstream: Upstream,
-  redis: { admin: Redis; redisUrl: string } | undefined,
+  redis: Target | undefined,
 ): Promise<string> {
   const durationMs = seconds * 1_000;
   let go!: () => void;
@@ -151,7 +181,7 @@ async function once(
       apiKey: API_KEY,
       inFlight,
       durationMs,
-      ...(redis ? { redisUrl: redis.redisUrl, prefix } : {}),
+      ...(redis ? { redisUrl: redis.redisUrl, prefix, cluster: redis.cluster } : {}),
       ...(run.perSecond ? { perSecond: run.perSecond } : {}),
     };
     return new Promise<WorkerTally>((done, fail) => {
@@ -191,27 +221,28 @@ async function once(
     });
   });
   await everyoneReady;
-  if (redis) await sharing(redis.admin, prefix, processes);
+  if (redis) await sharing(redis, prefix, processes);
   // MONITOR tells the commands the processes sent from those their scripts ran inside Redis.
-  const monitor = redis ? await redis.admin.monitor() : undefined;
+  const monitors = redis ? await Promise.all(redis.admins.map((a) => a.monitor())) : [];
   let sent = 0;
-  monitor?.on('monitor', (_time: string, argv: string[], source: string) => {
-    if (source !== 'lua' && argv[0]?.toLowerCase() !== 'info') sent++;
-  });
-  const before = redis ? await commandCount(redis.admin) : 0;
+  for (const monitor of monitors)
+    monitor.on('monitor', (_time: string, argv: string[], source: string) => {
+      if (source !== 'lua' && argv[0]?.toLowerCase() !== 'info') sent++;
+    });
+  const before = redis ? await commandCount(redis.admins) : 0;
   upstream.reset();
   const goAt = performance.now();
   go();
   const tallies = await Promise.all(members);
-  const commands = redis ? (await commandCount(redis.admin)) - before : 0;
-  monitor?.disconnect();
+  const commands = redis ? (await commandCount(redis.admins)) - before : 0;
+  monitors.forEach((monitor) => monitor.disconnect());
 
   const arrivals = upstream.arrivals.filter((a) => a.at < goAt + durationMs);
   const limited = arrivals.filter((a) => a.limited).length;
   const latencies = tallies.flatMap((t) => t.latencies).sort((a, b) => a - b);
   const calls = tallies.reduce((sum, t) => sum + t.calls, 0);
   const row = [
-    run.coordinator,
+    redis?.cluster ? 'Redis Cluster (3 masters)' : run.coordinator,
     run.perSecond ? `perSecond ${number(run.perSecond)}` : 'off',
     number(arrivals.length),
     number(limited),
@@ -225,13 +256,15 @@ async function once(
   return `| ${row.join(' | ')} |`;
 }
 
-/** Waits until every process listens on the scope's channel, so a pause reaches all of them. */
-async function sharing(admin: Redis, prefix: string, processes: number): Promise<void> {
+/** Waits until every process listens on the scope's channel (sharded on a cluster), so a pause reaches all of them. */
+async function sharing(redis: Target, prefix: string, processes: number): Promise<void> {
   const until = Date.now() + 20_000;
+  const [list, count] = redis.cluster ? ['SHARDCHANNELS', 'SHARDNUMSUB'] : ['CHANNELS', 'NUMSUB'];
   for (;;) {
-    const channels = (await admin.pubsub('CHANNELS', `${prefix}*`)) as string[];
-    if (channels.length > 0) {
-      const [, n] = (await admin.pubsub('NUMSUB', channels[0]!)) as [string, number];
+    for (const admin of redis.admins) {
+      const channels = (await admin.pubsub(list as 'CHANNELS', `${prefix}*`)) as string[];
+      if (channels.length === 0) continue;
+      const [, n] = (await admin.pubsub(count as 'NUMSUB', channels[0]!)) as [string, number];
       if (n >= processes) return;
     }
     if (Date.now() > until) {
@@ -242,14 +275,22 @@ async function sharing(admin: Redis, prefix: string, processes: number): Promise
   }
 }
 
-/** Every command Redis has run so far, less the INFO commands that asked. */
-async function commandCount(admin: Redis): Promise<number> {
-  const info = await admin.info('commandstats');
+/** Every command the masters have run so far, less the INFO commands that asked. */
+async function commandCount(admins: Redis[]): Promise<number> {
   let total = 0;
-  for (const match of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) {
-    if (match[1] !== 'info') total += Number(match[2]);
+  for (const admin of admins) {
+    const info = await admin.info('commandstats');
+    for (const match of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) {
+      if (match[1] !== 'info') total += Number(match[2]);
+    }
   }
   return total;
+}
+
+/** The masters of the cluster `admin` is a node of. */
+async function masterPorts(admin: Redis): Promise<number[]> {
+  const slots = (await admin.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
+  return [...new Set(slots.map((range) => Number(range[2][1])))];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -269,8 +310,14 @@ function parse(args: string[]): Settings {
       rate: { type: 'string', default: '200' },
       'in-flight': { type: 'string', default: '8' },
       'latency-ms': { type: 'string', default: '20' },
+      topology: { type: 'string', default: 'standalone' },
     },
   });
+  const topology = values.topology;
+  if (topology !== 'standalone' && topology !== 'cluster')
+    throw new Error(
+      `fleet: --topology must be standalone or cluster, got ${JSON.stringify(topology)}`,
+    );
   const positive = (name: string, text: string, integer: boolean) => {
     const n = Number(text);
     if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
@@ -290,5 +337,6 @@ function parse(args: string[]): Settings {
     rate: positive('rate', values.rate, false),
     inFlight: positive('in-flight', values['in-flight'], true),
     latencyMs,
+    topology,
   };
 }

@@ -29,16 +29,24 @@ export async function startRedisServer(): Promise<OwnRedis> {
  * Spawns a redis-server on 127.0.0.1:`port` without persistence and resolves
  * once it listens. If it cannot start (`notInstalled` when there is no
  * redis-server) or does not listen in time, it is stopped and the error says why.
+ * `extra` adds arguments (a cluster node's, a TLS port's).
  */
 export async function launchRedisServer(
   port: number,
   notInstalled = INSTALL,
+  extra: readonly string[] = [],
 ): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  return launchRedis([...args, ...extra], port, notInstalled);
+}
+
+/** Spawns redis-server with `args` (a Sentinel's config file first, say) and resolves once `port` listens. */
+export async function launchRedis(
+  args: readonly string[],
+  port: number,
+  notInstalled = INSTALL,
+): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -14,6 +14,8 @@ export interface WorkerPlan {
   apiKey: string;
   redisUrl?: string;
   prefix?: string;
+  /** `redisUrl` is a node of a Redis Cluster: connect an ioredis `Cluster`. */
+  cluster?: boolean;
   perSecond?: number;
   inFlight: number;
   durationMs: number;
@@ -29,7 +31,7 @@ export interface WorkerTally {
 
 export async function work(plan: WorkerPlan): Promise<void> {
   const shared = plan.redisUrl
-    ? await openCoordinator(plan.redisUrl, { prefix: plan.prefix, timeoutMs: 1_000 })
+    ? await openCoordinator(plan.redisUrl, { prefix: plan.prefix, timeoutMs: 1_000 }, plan.cluster)
     : undefined;
   const chatdash = createChatDashClient({
     apiKey: plan.apiKey,

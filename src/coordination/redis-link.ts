@@ -1,7 +1,7 @@
 /**
  * The Redis coordinator's connections and their health. Commands go on the
- * caller's connection; publish/subscribe needs a second one, made with
- * `redis.duplicate()` and closed by `close()`.
+ * caller's connection, through the adapter of its library; publish/subscribe
+ * needs a connection of the coordinator's own, which `close()` closes.
  *
  * Sharing is "up" only while both answer. A command is never queued on a
  * connection that is not ready, and each is raced against `timeoutMs`: a
@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Broadcast } from './broadcast.js';
 import type { ScopeLog } from './coordinator.js';
+import type { RedisAdapter, Subscriber } from './redis-adapter.js';
 import { SCRIPTS, type ScriptName } from './redis-scripts.js';
 
 /** What a scope hears from the link. */
@@ -23,18 +24,6 @@ export interface LinkListener {
   up(): Promise<void>;
   /** Sharing is lost: decide locally from now on. */
   down(): void;
-}
-
-/** The parts of an ioredis (or iovalkey) client the coordinator uses. */
-export interface Connection {
-  readonly status: string;
-  duplicate(override?: object): Connection;
-  defineCommand(name: string, definition: { lua: string; numberOfKeys: number }): void;
-  ping(): Promise<unknown>;
-  subscribe(...channels: string[]): Promise<unknown>;
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
-  disconnect(): void;
 }
 
 type Health = 'connecting' | 'up' | 'down' | 'closed';
@@ -57,12 +46,11 @@ export const LOCAL = Symbol('decide locally');
 export class RedisLink {
   /** This process in the scope's messages and heartbeat: random, so it says nothing about the host. */
   readonly pid = randomBytes(8).toString('hex');
-  readonly #redis: Connection;
-  readonly #sub: Connection;
+  readonly #redis: RedisAdapter;
+  readonly #sub: Subscriber;
   readonly #timeoutMs: number;
-  readonly #names: Record<ScriptName, string>;
+  readonly #scripts: Record<ScriptName, { sha: string; lua: string }>;
   readonly #listeners = new Map<string, LinkListener>();
-  readonly #subscribed = new Set<string>();
   #health: Health = 'connecting';
   #announcedDown = false;
   readonly #log = new Broadcast();
@@ -73,28 +61,26 @@ export class RedisLink {
   #settle: ReturnType<typeof setTimeout> | undefined;
   readonly #born = performance.now();
   readonly #wake = () => void this.#probe();
-  readonly #subDown = () => this.#lost('the subscriber connection closed');
+  readonly #unwatch: () => void;
 
-  constructor(redis: Connection, timeoutMs: number) {
+  constructor(redis: RedisAdapter, timeoutMs: number) {
     this.#redis = redis;
     this.#timeoutMs = timeoutMs;
-    // Named by a hash of the script, so two versions of this package on one connection never run each other's.
-    this.#names = {} as Record<ScriptName, string>;
-    for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
-      const id = `chatdash_${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 10)}`;
-      redis.defineCommand(id, { lua, numberOfKeys: keys });
-      this.#names[name as ScriptName] = id;
+    this.#scripts = {} as Record<ScriptName, { sha: string; lua: string }>;
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      // On a cluster a message goes to the one shard that owns the scope's channel (its keys' slot).
+      const lua = redis.sharded ? script.lua.replaceAll("'PUBLISH'", "'SPUBLISH'") : script.lua;
+      this.#scripts[name as ScriptName] = {
+        sha: createHash('sha1').update(lua).digest('hex'),
+        lua,
+      };
     }
-    // Subscriptions come back by themselves after a reconnect, and the connection is made
-    // at once, whatever the caller's options say.
-    this.#sub = redis.duplicate({ autoResubscribe: true, lazyConnect: false });
-    // Our own connection: its errors are ours to swallow (the warn line covers them).
-    this.#sub.on('error', () => {});
-    this.#sub.on('message', (channel: string, text: string) => this.#message(channel, text));
-    this.#sub.on('close', this.#subDown);
-    this.#sub.on('ready', this.#wake);
-    // Only a `ready` listener on the caller's connection: an `error` listener would change what it prints.
-    redis.on('ready', this.#wake);
+    this.#sub = redis.subscriber({
+      message: (channel, text) => this.#message(channel, text),
+      ready: this.#wake,
+      lost: (reason) => this.#lost(reason),
+    });
+    this.#unwatch = redis.onReady(this.#wake);
     this.#startProbing();
   }
 
@@ -146,22 +132,20 @@ export class RedisLink {
     this.#health = 'closed';
     clearInterval(this.#timer);
     clearTimeout(this.#settle);
-    this.#redis.off('ready', this.#wake);
-    this.#sub.off('close', this.#subDown);
-    this.#sub.disconnect();
+    this.#unwatch();
+    this.#sub.close();
     for (const listener of this.#listeners.values()) listener.down();
   }
 
   #call(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]) {
-    const command = (
-      this.#redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
-    )[this.#names[name]]!;
-    return command.call(this.#redis, ...keys, ...args);
+    const { sha, lua } = this.#scripts[name];
+    return this.#redis.script(sha, lua, keys, args.map(String));
   }
 
   #send(command: () => Promise<unknown>, name = 'ping', parse?: (reply: unknown) => unknown) {
-    if (this.#redis.status !== 'ready') {
-      this.#lost(`the connection is ${this.#redis.status}`);
+    const notReady = this.#redis.notReady();
+    if (notReady !== undefined) {
+      this.#lost(notReady);
       return Promise.reject(LOCAL);
     }
     let sent: Promise<unknown>;
@@ -215,11 +199,8 @@ export class RedisLink {
     if (this.#health === 'up' || this.#health === 'closed' || this.#probing) return;
     this.#probing = true;
     try {
-      if (this.#sub.status !== 'ready') throw new Error(`the subscriber is ${this.#sub.status}`);
       await this.#send(() => this.#redis.ping());
-      const missing = [...this.#listeners.keys()].filter((c) => !this.#subscribed.has(c));
-      if (missing.length > 0) await within(this.#sub.subscribe(...missing), this.#timeoutMs);
-      missing.forEach((channel) => this.#subscribed.add(channel));
+      await within(this.#sub.ensure(), this.#timeoutMs);
       if (this.#health !== 'down' && this.#health !== 'connecting') return;
       this.#health = 'up';
       await Promise.all([...this.#listeners.values()].map((listener) => listener.up()));
@@ -246,14 +227,11 @@ export class RedisLink {
   }
 
   #subscribe(channel: string): void {
-    if (this.#sub.status !== 'ready') return; // the probe subscribes once it is
     this.#sub.subscribe(channel).then(
-      () => {
-        this.#subscribed.add(channel);
-        // What was published before we listened: read it once.
-        if (this.up) void this.#listeners.get(channel)?.up();
-      },
-      () => this.#lost('subscribe failed'),
+      // What was published before we listened: read it once.
+      () => void (this.up && this.#listeners.get(channel)?.up()),
+      // Not ready yet, or failed: the probe subscribes once it can.
+      (error: unknown) => this.#lost(`subscribe failed: ${String(error)}`),
     );
   }
 

@@ -3,9 +3,10 @@
  * the retry budget, the send rate and the circuit across every process of a
  * fleet through Redis.
  *
- * It loads nothing: the app passes its own connected ioredis (or iovalkey)
- * client, and the coordinator only calls methods on it, so `ioredis` is an
- * optional peer dependency that this subpath never imports.
+ * It loads nothing: the app passes its own connected client (ioredis,
+ * iovalkey or node-redis; standalone, Sentinel, TLS or cluster, as the app
+ * configured it), and the coordinator only calls methods on it, so both
+ * libraries are optional peer dependencies that this subpath never imports.
  *
  * A scope is named by a SHA-256 hash of the origin and the key, so neither
  * the key nor any piece of it reaches Redis or a log.
@@ -16,31 +17,36 @@ import { describe, fail, isObject, known, number } from '../rules.js';
 import type { Coordinator } from '../types.js';
 import { monotonic } from './clock.js';
 import { OPEN_SCOPE, type CoordinatorEngine, type Scope, type ScopeConfig } from './coordinator.js';
-import { RedisLink, type Connection } from './redis-link.js';
+import type { RedisAdapter } from './redis-adapter.js';
+import { IoredisAdapter, isIoredis } from './redis-adapter-ioredis.js';
+import { isNodeRedis, NodeRedisAdapter } from './redis-adapter-node-redis.js';
+import { RedisLink } from './redis-link.js';
 import { SharedScope, scopeKeys } from './redis-scope.js';
 
 export type { Coordinator } from '../types.js';
 
 /**
- * What the coordinator needs of a Redis client: an `ioredis` (5 or later) or
- * `iovalkey` `Redis` instance fits. Typed loosely so either package's own
- * types are accepted without this package depending on them.
+ * A connected Redis client: an `ioredis` (5 or 6) or `iovalkey` `Redis` or
+ * `Cluster`, or a `redis` (node-redis 5 or 6) client from `createClient()` or
+ * cluster from `createCluster()`. Typed loosely so each package's own types
+ * are accepted without this package depending on them; anything else is
+ * refused at run time.
  */
 export interface RedisClient {
-  /** ioredis's connection state; the coordinator sends only while it is `'ready'`. */
-  readonly status: string;
-  /** Makes the second connection publish/subscribe needs. */
+  /** Makes the coordinator's own publish/subscribe connection. */
   duplicate(...args: never[]): unknown;
-  /** How the coordinator's Lua scripts are loaded (EVALSHA, then EVAL after NOSCRIPT). */
-  defineCommand(...args: never[]): unknown;
+  /** Where the coordinator hears that the connection is ready again. */
+  on(...args: never[]): unknown;
 }
 
 /** Options for {@link createRedisCoordinator}. */
 export interface RedisCoordinatorOptions {
   /**
-   * A connected `ioredis` client (`new Redis(url)`), which stays the app's:
-   * `close()` leaves it open. Give it a short reconnect delay
-   * (`retryStrategy: () => 100`) so sharing resumes soon after an outage.
+   * A connected client (`new Redis(url)`, `new Cluster(nodes)`,
+   * `await createClient({ url }).connect()`, ...), which stays the app's:
+   * `close()` leaves it open and it is never reconfigured. Give it a short
+   * reconnect delay (ioredis `retryStrategy: () => 100`) so sharing resumes
+   * soon after an outage.
    */
   redis: RedisClient;
   /**
@@ -57,7 +63,8 @@ export interface RedisCoordinatorOptions {
 }
 
 const WHERE = 'createRedisCoordinator';
-const INSTALL = 'npm install ioredis, then pass new Redis(url)';
+const ACCEPTED =
+  'an ioredis (5 or 6) or iovalkey Redis or Cluster, or a node-redis (redis 5 or 6) client from createClient() or cluster from createCluster()';
 
 /**
  * A coordinator for `createChatDashClient({ coordinator })` that shares, per
@@ -77,24 +84,19 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): Coordi
     fail(`${WHERE}: options must be an object { redis }, got ${describe(options)}`);
   known(options, ['redis', 'prefix', 'timeoutMs'], WHERE);
   const { redis, prefix = 'chatdash:', timeoutMs = 200 } = options;
-  if (!isRedis(redis))
-    fail(`${WHERE}: redis must be a connected ioredis client (${INSTALL}), got ${describe(redis)}`);
+  const adapter =
+    adapterFor(redis) ?? fail(`${WHERE}: redis must be ${ACCEPTED}, got ${describe(redis)}`);
   if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 100)
     fail(`${WHERE}: prefix must be a string of 1 to 100 characters, got ${describe(prefix)}`);
-  return new RedisCoordinator(
-    redis as unknown as Connection,
-    prefix,
-    number(timeoutMs, 'timeoutMs', 1, 60_000, WHERE),
-  );
+  return new RedisCoordinator(adapter, prefix, number(timeoutMs, 'timeoutMs', 1, 60_000, WHERE));
 }
 
-function isRedis(value: unknown): boolean {
-  if (!isObject(value)) return false;
-  const redis = value as Record<string, unknown>;
-  return (
-    typeof redis['status'] === 'string' &&
-    ['duplicate', 'defineCommand', 'ping', 'on', 'off'].every((m) => typeof redis[m] === 'function')
-  );
+/** The adapter of `value`'s library, or undefined when it is no client this package knows. */
+function adapterFor(value: unknown): RedisAdapter | undefined {
+  if (!isObject(value)) return undefined;
+  if (isIoredis(value)) return new IoredisAdapter(value);
+  if (isNodeRedis(value)) return new NodeRedisAdapter(value);
+  return undefined;
 }
 
 class RedisCoordinator implements CoordinatorEngine {
@@ -103,11 +105,13 @@ class RedisCoordinator implements CoordinatorEngine {
   readonly #timeoutMs: number;
   readonly #scopes = new Map<string, SharedScope>();
 
-  constructor(redis: Connection, prefix: string, timeoutMs: number) {
+  constructor(redis: RedisAdapter, prefix: string, timeoutMs: number) {
     try {
       this.#link = new RedisLink(redis, timeoutMs);
     } catch (cause) {
-      throw new ChatDashError(`${WHERE}: redis could not be used (${INSTALL})`, { cause });
+      throw new ChatDashError(`${WHERE}: redis could not be used (it must be ${ACCEPTED})`, {
+        cause,
+      });
     }
     this.#prefix = prefix;
     this.#timeoutMs = timeoutMs;

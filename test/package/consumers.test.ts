@@ -193,7 +193,7 @@ const { makeConversation, startMockChatDash } = require('chatdash-client/testing
     await writeFile(join(root, 'redis.mjs'), esm);
     await writeFile(join(root, 'redis.cjs'), cjs);
     const missing =
-      'ChatDashError: createRedisCoordinator: redis must be a connected ioredis client (npm install ioredis, then pass new Redis(url)), got undefined';
+      'ChatDashError: createRedisCoordinator: redis must be an ioredis (5 or 6) or iovalkey Redis or Cluster, or a node-redis (redis 5 or 6) client from createClient() or cluster from createCluster(), got undefined';
     for (const file of ['redis.mjs', 'redis.cjs']) {
       const { stdout } = await run(process.execPath, [join(root, file)]);
       expect(JSON.parse(stdout), file).toEqual({ error: missing });

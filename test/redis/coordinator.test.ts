@@ -45,11 +45,11 @@ const ok = () => httpServer((_, res) => sendJson(res, 200, makeConversation()));
 const settleIn = () => sleep(300);
 
 describe('createRedisCoordinator', () => {
-  it('refuses what is not an ioredis client, saying how to get one and what came', () => {
+  it('refuses what is not a Redis client it knows, saying what it accepts and what came', () => {
     for (const redis of [undefined, {}, 'redis://localhost', { status: 'ready' }]) {
       expect(() => createRedisCoordinator({ redis } as never)).toThrow(ChatDashError);
       expect(() => createRedisCoordinator({ redis } as never)).toThrow(
-        /redis must be a connected ioredis client \(npm install ioredis.*\), got /,
+        /redis must be an ioredis \(5 or 6\) or iovalkey Redis or Cluster, or a node-redis \(redis 5 or 6\) client from createClient\(\) or cluster from createCluster\(\), got /,
       );
     }
     expect(() => createRedisCoordinator(undefined as never)).toThrow(

@@ -1,4 +1,8 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { Cluster as Cluster6, Redis as Redis6 } from 'ioredis6';
+import { Redis as RedisValkey } from 'iovalkey';
+import { createClient, createCluster } from 'redis';
+import { createClient as createClient5, createCluster as createCluster5 } from 'redis5';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   createRedisCoordinator,
@@ -14,6 +18,20 @@ describe('chatdash-client/redis types', () => {
     expectTypeOf(createRedisCoordinator({ redis })).toEqualTypeOf<Coordinator>();
     const coordinator = createRedisCoordinator({ redis, prefix: 'app:', timeoutMs: 100 });
     createChatDashClient({ coordinator });
+  });
+
+  it('takes every accepted library and topology as it comes, with no cast', () => {
+    for (const redis of [
+      new Cluster([]),
+      new Redis6(),
+      new Cluster6([]),
+      new RedisValkey(),
+      createClient(),
+      createCluster({ rootNodes: [] }),
+      createClient5(),
+      createCluster5({ rootNodes: [] }),
+    ])
+      createRedisCoordinator({ redis });
   });
 
   it('rejects what is not a client, and options it does not know', () => {

@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Broadcast } from './broadcast.js';
+import { monotonic, type Clock, type ClockTimer } from './clock.js';
 import type { ScopeLog } from './coordinator.js';
 import type { RedisAdapter, Subscriber } from './redis-adapter.js';
 import { SCRIPTS, type ScriptName } from './redis-scripts.js';
@@ -58,12 +59,15 @@ export class RedisLink {
   #probing = false;
   #probeEvery = PROBE_EVERY_MS;
   #upAt = 0;
-  #settle: ReturnType<typeof setTimeout> | undefined;
-  readonly #born = performance.now();
+  #settle: ClockTimer | undefined;
+  readonly #clock: Clock;
+  readonly #born: number;
   readonly #wake = () => void this.#probe();
   readonly #unwatch: () => void;
 
-  constructor(redis: RedisAdapter, timeoutMs: number) {
+  constructor(redis: RedisAdapter, timeoutMs: number, clock: Clock = monotonic) {
+    this.#clock = clock;
+    this.#born = clock.now();
     this.#redis = redis;
     this.#timeoutMs = timeoutMs;
     this.#scripts = {} as Record<ScriptName, { sha: string; lua: string }>;
@@ -131,7 +135,7 @@ export class RedisLink {
     if (this.#health === 'closed') return;
     this.#health = 'closed';
     clearInterval(this.#timer);
-    clearTimeout(this.#settle);
+    this.#clock.cancel(this.#settle);
     this.#unwatch();
     this.#sub.close();
     for (const listener of this.#listeners.values()) listener.down();
@@ -154,7 +158,7 @@ export class RedisLink {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    return within(sent, this.#timeoutMs)
+    return within(sent, this.#timeoutMs, this.#clock)
       .then((reply) => (parse ? parse(reply) : reply))
       .catch((error: unknown) => {
         this.#lost(`${name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -166,8 +170,8 @@ export class RedisLink {
     if (this.#health === 'connecting') return this.#stillConnecting(reason);
     if (this.#health !== 'up') return;
     this.#health = 'down';
-    clearTimeout(this.#settle);
-    const relapse = performance.now() - this.#upAt < SETTLE_MS;
+    this.#clock.cancel(this.#settle);
+    const relapse = this.#clock.now() - this.#upAt < SETTLE_MS;
     if (relapse) this.#probeEvery = Math.min(PROBE_AT_MOST_MS, this.#probeEvery * 2);
     for (const listener of this.#listeners.values()) listener.down();
     this.#announceDown(reason);
@@ -176,7 +180,7 @@ export class RedisLink {
 
   /** A new coordinator's Redis gets a moment to answer before the operator hears of it. */
   #stillConnecting(reason: string): void {
-    if (performance.now() - this.#born < CONNECT_GRACE_MS) return;
+    if (this.#clock.now() - this.#born < CONNECT_GRACE_MS) return;
     this.#health = 'down';
     this.#announceDown(reason);
   }
@@ -200,16 +204,16 @@ export class RedisLink {
     this.#probing = true;
     try {
       await this.#send(() => this.#redis.ping());
-      await within(this.#sub.ensure(), this.#timeoutMs);
+      await within(this.#sub.ensure(), this.#timeoutMs, this.#clock);
       if (this.#health !== 'down' && this.#health !== 'connecting') return;
       this.#health = 'up';
       await Promise.all([...this.#listeners.values()].map((listener) => listener.up()));
       if (!this.up) return; // a re-read failed: still down, and already probing again
       clearInterval(this.#timer);
       this.#timer = undefined;
-      this.#upAt = performance.now();
-      this.#settle = setTimeout(() => this.#settled(), SETTLE_MS);
-      this.#settle.unref?.();
+      this.#upAt = this.#clock.now();
+      this.#settle = this.#clock.timer(SETTLE_MS, (link) => link.#settled(), this);
+      (this.#settle as { unref?(): void }).unref?.();
     } catch (error) {
       if (this.#health === 'connecting')
         this.#stillConnecting(error instanceof Error ? error.message : 'no answer');
@@ -242,16 +246,16 @@ export class RedisLink {
 }
 
 /** The promise, or a rejection after `ms`; the timer goes as soon as either settles. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+function within<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    const timer = clock.timer(ms, () => reject(new Error(`no answer within ${ms} ms`)), undefined);
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        clock.cancel(timer);
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        clock.cancel(timer);
         reject(error instanceof Error ? error : new Error(String(error)));
       },
     );

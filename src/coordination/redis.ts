@@ -107,7 +107,7 @@ class RedisCoordinator implements CoordinatorEngine {
 
   constructor(redis: RedisAdapter, prefix: string, timeoutMs: number) {
     try {
-      this.#link = new RedisLink(redis, timeoutMs);
+      this.#link = new RedisLink(redis, timeoutMs, monotonic);
     } catch (cause) {
       throw new ChatDashError(`${WHERE}: redis could not be used (it must be ${ACCEPTED})`, {
         cause,

@@ -148,7 +148,10 @@ describe.each(secrets)('a URL with a password in the wrong option: %s', (secret)
     const redis = {
       status: 'ready',
       ...Object.fromEntries(
-        ['duplicate', 'defineCommand', 'ping', 'on', 'off'].map((m) => [m, () => {}]),
+        ['duplicate', 'evalsha', 'eval', 'ping', 'on', 'off', 'disconnect'].map((m) => [
+          m,
+          () => {},
+        ]),
       ),
     };
     expectMasked(

@@ -18,12 +18,13 @@ import {
 } from './pipeline.js';
 import { breaker } from './policies/breaker.js';
 import { getConversations } from './policies/bulk.js';
-import { aborted, deadline, startDeadline } from './policies/deadline.js';
+import { deadline } from './policies/deadline.js';
 import { Dedupe } from './policies/dedupe.js';
 import { pause } from './policies/pause.js';
 import { retry } from './policies/retry.js';
 import { rateLimit } from './policies/rate-limit.js';
 import { timeout } from './policies/timeout.js';
+import { aborted, startDeadline } from './policies/waits.js';
 import { exchange } from './policies/exchange.js';
 import { observe } from './policies/observe.js';
 import { requestId } from './telemetry/request-id.js';

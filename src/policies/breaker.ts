@@ -14,7 +14,7 @@ import {
 } from '../errors.js';
 import type { Admission, AttemptResult } from '../coordination/coordinator.js';
 import type { Call, Next, Outcome, Step } from '../pipeline.js';
-import { watch } from './deadline.js';
+import { watch } from './waits.js';
 import { serverDelay } from './backoff.js';
 
 export const breaker: Step = (call, next) => {

@@ -10,7 +10,7 @@ import { APIConnectionError } from '../errors.js';
 import type { Call, Outcome } from '../pipeline.js';
 import type { Middleware } from '../types.js';
 import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
-import { isFinal, markFinal } from './deadline.js';
+import { isFinal, markFinal } from './waits.js';
 import { settle } from './settle.js';
 import type { SendAbort } from '../transports/transport.js';
 

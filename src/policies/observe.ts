@@ -10,7 +10,7 @@ import type { Call, Step } from '../pipeline.js';
 import { loggedHeaders } from '../telemetry/log.js';
 import { requestId } from '../telemetry/request-id.js';
 import type { Attempt } from '../types.js';
-import { round } from './pause.js';
+import { round } from './waits.js';
 
 export const observe: Step = (call, next) => {
   const headers = { ...call.client.headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it

@@ -8,7 +8,7 @@
 import { APIError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
 import type { DelaySource } from '../types.js';
-import { wait, watch } from './deadline.js';
+import { addHeld, round, wait, watch } from './waits.js';
 import { serverDelay } from './backoff.js';
 
 export const pause: Step = (call, next) => {
@@ -37,22 +37,6 @@ async function hold(call: Call, first: number): Promise<void> {
   }
 }
 
-/**
- * A wait before an attempt goes on the record of the attempt before it;
- * attempt 1 has none, so it carries its own (recorded when it is sent: a call
- * aborted while held sent nothing and shows no attempt).
- */
-export function addHeld(call: Call, ms: number, source: DelaySource): void {
-  const previous = call.attempts.at(-1);
-  if (previous) {
-    previous.delayMs = round((previous.delayMs ?? 0) + ms);
-    previous.delaySource = source;
-  } else {
-    call.heldMs += ms;
-    call.heldSource = source;
-  }
-}
-
 function notePause(call: Call, error: unknown): void {
   if (!(error instanceof APIError) || (error.status !== 429 && error.status !== 503)) return;
   const asked = serverDelay(error.headers);
@@ -64,8 +48,4 @@ function notePause(call: Call, error: unknown): void {
     delayMs: round(asked.ms),
     requestId: error.requestId,
   });
-}
-
-export function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

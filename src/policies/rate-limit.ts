@@ -7,8 +7,8 @@
  */
 import { RateLimitError } from '../errors.js';
 import type { Call, Next, Step } from '../pipeline.js';
-import { deadlineError, timeLeft, wait, watch } from './deadline.js';
-import { addHeld } from './pause.js';
+import { deadlineError, timeLeft, wait, watch } from './waits.js';
+import { addHeld } from './waits.js';
 
 export const rateLimit: Step = (call, next) => {
   const { scope } = call.client;

@@ -11,8 +11,8 @@ import {
   type ChatDashError,
 } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
-import { deadlineError, isFinal, sleep, timeLeft, watch } from './deadline.js';
-import { round } from './pause.js';
+import { deadlineError, isFinal, sleep, timeLeft, watch } from './waits.js';
+import { round } from './waits.js';
 import { isRetryable, retryDelay, type Delay } from './backoff.js';
 
 export const retry: Step = async (call, next) => {

@@ -8,7 +8,7 @@
 import { APIConnectionTimeoutError } from '../errors.js';
 import type { ClockTimer } from '../coordination/clock.js';
 import type { Call, Outcome, Step } from '../pipeline.js';
-import { aborted, deadlineError, timeLeft } from './deadline.js';
+import { aborted, deadlineError, timeLeft } from './waits.js';
 
 export const timeout: Step = (call, next) => {
   const { signal, timeoutMs } = call.settings;

@@ -148,6 +148,18 @@ describe('the structure of src/', () => {
     expect(upward(imports)).toEqual([]);
   });
 
+  it('has no step importing another step: what steps share lives in files that are no step', () => {
+    const isStep = (file: string) =>
+      file === 'policies/exchange.ts' ||
+      (file.startsWith('policies/') && /^export const \w+: Step\b/m.test(texts.get(file)!));
+    const steps = files.filter(isStep);
+    expect(steps).toEqual(expect.arrayContaining(['policies/retry.ts', 'policies/pause.ts']));
+    const crossings = imports
+      .filter(({ from, to }) => isStep(from) && steps.includes(to))
+      .map(({ from, to }) => `${from} -> ${to}`);
+    expect(crossings).toEqual([]);
+  });
+
   it('gives every file in src/ a layer', () => {
     for (const file of files) expect(() => layerOf(file), file).not.toThrow();
   });

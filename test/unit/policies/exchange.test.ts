@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import type { Middleware } from 'openapi-fetch';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { APIConnectionError, NotFoundError, ResponseValidationError } from '../../../src/errors.js';
-import { isFinal } from '../../../src/policies/deadline.js';
+import { isFinal } from '../../../src/policies/waits.js';
 import { ENDPOINT } from '../../../src/endpoint.js';
 import type { Call } from '../../../src/pipeline.js';
 import { exchange } from '../../../src/policies/exchange.js';

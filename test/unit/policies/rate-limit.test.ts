@@ -3,7 +3,7 @@ import { timersClock } from '../../../src/coordination/clock.js';
 import type { RateNumbers } from '../../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIConnectionTimeoutError, APIError } from '../../../src/errors.js';
-import { startDeadline } from '../../../src/policies/deadline.js';
+import { startDeadline } from '../../../src/policies/waits.js';
 import { rateLimit } from '../../../src/policies/rate-limit.js';
 import { failure, makeCall, outcome, type CallOptions } from '../../helpers/call.js';
 

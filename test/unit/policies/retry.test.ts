@@ -8,7 +8,7 @@ import {
   ResponseValidationError,
 } from '../../../src/errors.js';
 import type { Call, Outcome } from '../../../src/pipeline.js';
-import { markFinal, startDeadline } from '../../../src/policies/deadline.js';
+import { markFinal, startDeadline } from '../../../src/policies/waits.js';
 import { retry } from '../../../src/policies/retry.js';
 import { failure, makeCall, outcome, type CallOptions } from '../../helpers/call.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { timersClock } from '../../../src/coordination/clock.js';
 import { APIConnectionTimeoutError, APIUserAbortError } from '../../../src/errors.js';
-import { isFinal, startDeadline } from '../../../src/policies/deadline.js';
+import { isFinal, startDeadline } from '../../../src/policies/waits.js';
 import type { Call } from '../../../src/pipeline.js';
 import { timeout } from '../../../src/policies/timeout.js';
 import { failure, makeCall, never, outcome } from '../../helpers/call.js';

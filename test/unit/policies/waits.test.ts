@@ -6,15 +6,15 @@ import {
   InternalServerError,
 } from '../../../src/errors.js';
 import { run } from '../../../src/pipeline.js';
+import { deadline } from '../../../src/policies/deadline.js';
 import {
-  deadline,
   isFinal,
   markFinal,
   startDeadline,
   timeLeft,
   wait,
   watch,
-} from '../../../src/policies/deadline.js';
+} from '../../../src/policies/waits.js';
 import { pause } from '../../../src/policies/pause.js';
 import { apiKey, failure, makeCall, outcome } from '../../helpers/call.js';
 

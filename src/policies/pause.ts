@@ -7,7 +7,6 @@
  */
 import { APIError } from '../errors.js';
 import type { Call, Step } from '../pipeline.js';
-import type { DelaySource } from '../types.js';
 import { addHeld, round, wait, watch } from './waits.js';
 import { serverDelay } from './backoff.js';
 

@@ -98,7 +98,7 @@ export async function run(steps: readonly Step[], options: RunOptions = {}): Pro
       if (!names.has(need)) throw new Error(`check: step ${step.name} needs unknown step ${need}`);
     }
   }
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: [join(repo, 'node_modules/.bin'), process.env['PATH']].join(delimiter),
   };

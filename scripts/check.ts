@@ -38,7 +38,7 @@ export const STEPS: Step[] = [
   { name: 'api-report', command: 'npm run -s api-report', needs: ['build'] },
   {
     name: 'pack',
-    command: `rm -rf ${PACKED} && npm pack --ignore-scripts --silent --pack-destination ${PACKED}`,
+    command: `rm -rf ${PACKED} && mkdir -p ${PACKED} && npm pack --ignore-scripts --pack-destination ${PACKED}`,
     needs: ['build'],
   },
   { name: 'publint', command: `publint --strict ${PACKED}/*.tgz`, needs: ['pack'] },

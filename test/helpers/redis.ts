@@ -5,6 +5,7 @@
  * installs it.
  */
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { connectRedis, openCoordinator } from '../../scripts/fleet/member.js';
@@ -128,4 +129,49 @@ export async function subscribers(url: string, channel: string, count: number): 
   } finally {
     admin.disconnect();
   }
+}
+
+/** One command as MONITOR shows it: when it was seen, its words, and whether a script ran it. */
+export interface Monitored {
+  at: number;
+  args: string[];
+  lua: boolean;
+}
+
+/**
+ * Every command the Redis at `port` runs, through MONITOR on a plain socket. Not through
+ * ioredis's monitor mode: a busy node can send its first MONITOR line in the same packet as
+ * the +OK, before ioredis has switched modes, and ioredis then throws "Command queue state
+ * error" from its socket handler.
+ */
+export async function monitorRedis(
+  port: number,
+  onCommand: (command: Monitored) => void = () => {},
+): Promise<{ seen: Monitored[]; stop: () => void }> {
+  const seen: Monitored[] = [];
+  const socket = connect(port, '127.0.0.1');
+  socket.setEncoding('utf8');
+  let rest = '';
+  let ready!: () => void;
+  const started = new Promise<void>((resolve) => (ready = resolve));
+  socket.on('error', () => {});
+  socket.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\r\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === '+OK') ready();
+      // +1796535802.596490 [0 127.0.0.1:49638] "evalsha" "abc" "1"
+      const match = /^\+[\d.]+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
+      if (!match) continue;
+      const args = [...match[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) =>
+        m[1]!.replace(/\\(.)/g, '$1'),
+      );
+      const command = { at: performance.now(), args, lua: match[1] === 'lua' };
+      seen.push(command);
+      onCommand(command);
+    }
+  });
+  socket.write('MONITOR\r\n');
+  await started;
+  return { seen, stop: () => socket.destroy() };
 }

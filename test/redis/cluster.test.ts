@@ -14,7 +14,7 @@ import { makeConversation } from '../../src/testing.js';
 import { breakerCountsAtOnce, client, pair, params, pauseTravels } from '../helpers/redis-cases.js';
 import { library, LIBRARIES, type Library } from '../helpers/redis-libraries.js';
 import { startCluster, type Cluster } from '../helpers/redis-topology.js';
-import { scopeChannel } from '../helpers/redis.js';
+import { monitorRedis, scopeChannel } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
 
@@ -34,18 +34,14 @@ const node = (port: number) => {
 async function monitored(during: () => Promise<void>) {
   const seen: { port: number; name: string; lua: boolean }[] = [];
   const watchers = await Promise.all(
-    cluster.ports.map(async (port) => {
-      const watching = await node(port).monitor();
-      watching.on('monitor', (_time: string, args: string[], source: string) =>
-        seen.push({ port, name: args[0]!.toLowerCase(), lua: source === 'lua' }),
-      );
-      return watching;
-    }),
+    cluster.ports.map((port) =>
+      monitorRedis(port, ({ args, lua }) => seen.push({ port, name: args[0]!.toLowerCase(), lua })),
+    ),
   );
   try {
     await during();
   } finally {
-    watchers.forEach((w) => w.disconnect());
+    watchers.forEach((w) => w.stop());
   }
   return seen;
 }

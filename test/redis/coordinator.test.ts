@@ -15,7 +15,7 @@ import {
   type ChatDashClientOptions,
 } from '../../src/index.js';
 import { loggedClient } from '../helpers/logs.js';
-import { connectRedis, redisForFile, scopeChannel } from '../helpers/redis.js';
+import { connectRedis, monitorRedis, redisForFile, scopeChannel } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
 
@@ -190,21 +190,7 @@ describe('close()', () => {
 });
 
 /** Every command Redis runs, as MONITOR shows it; `lua` marks one run inside a script. */
-async function monitor() {
-  const admin = connectRedis(server.url);
-  const seen: { at: number; args: string[]; lua: boolean }[] = [];
-  const watching = await admin.monitor();
-  watching.on('monitor', (_time: string, args: string[], source: string) =>
-    seen.push({ at: performance.now(), args, lua: source === 'lua' }),
-  );
-  return {
-    seen,
-    stop: () => {
-      watching.disconnect();
-      admin.disconnect();
-    },
-  };
-}
+const monitor = () => monitorRedis(server.port);
 
 describe('what reaches Redis', () => {
   it('costs at most 25 commands of setup and one per 20 successful calls (MONITOR)', async () => {

@@ -155,7 +155,7 @@ describe('npm run release, against a real registry (Verdaccio)', () => {
     async () => {
       const wrong = `npm_${'Zx9'.repeat(12)}`;
       const result = await release(['--tarballs', built], { NODE_AUTH_TOKEN: wrong });
-      expect(result.code).toBe(1);
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(1);
       expect(result.stderr).toMatch(/^chatdash-client@.*: not published: not authorized by /m);
       expect(`${result.stdout}${result.stderr}`).not.toContain(wrong);
       expect(`${result.stdout}${result.stderr}`).not.toContain('Zx9Zx9');

@@ -9,6 +9,7 @@ import { OPEN_SCOPE, type Scope, type ScopeConfig } from './coordination/coordin
 import { MemoryCoordinator } from './coordination/memory.js';
 import type { Resolved } from './options.js';
 import type { ClientContext } from './pipeline.js';
+import { Waits } from './policies/waits.js';
 import { Redactor } from './redact.js';
 import { Log } from './telemetry/log.js';
 import { chooseTransport } from './transports/choose-transport.js';
@@ -52,6 +53,7 @@ export function clientContext(settings: Resolved, parts: ContextParts = {}): Cli
     log,
     scope,
     clock,
+    waits: new Waits(clock, redactor),
     random: parts.random ?? (() => Math.random()),
     validate: settings.validate,
     onValidationIssue: settings.onValidationIssue,

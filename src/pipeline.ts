@@ -4,6 +4,9 @@
  * `(call, next) => Promise<Outcome>`, like Azure core-rest-pipeline's
  * `sendRequest(request, next)`: it may act before `next()`, after it, around
  * it, or instead of it (and `next` may run more than once: that is a retry).
+ * Each step is made once per client by a factory that hands it what it needs
+ * (its settings, the scope, the clock, the log), so a step reads no more of
+ * the call than the call's own data.
  */
 import type { Scope } from './coordination/coordinator.js';
 import type { Clock } from './coordination/clock.js';
@@ -11,6 +14,7 @@ import type { CallSettings } from './options.js';
 import type { Log } from './telemetry/log.js';
 import type { Redactor } from './redact.js';
 import type { Abort, Transport } from './transports/transport.js';
+import type { Waits } from './policies/waits.js';
 import type { CallSpan } from './telemetry/tracing.js';
 import type { Recorder } from './telemetry/metrics.js';
 import type {
@@ -37,6 +41,8 @@ export interface ClientContext {
   readonly log: Log;
   readonly scope: Scope;
   readonly clock: Clock;
+  /** The deadline and the waits of every call, on `clock`. */
+  readonly waits: Waits;
   /** The retry jitter's source: `Math.random`, or a simulation's seeded one. */
   readonly random: () => number;
   readonly validate: boolean | 'report';

@@ -24,7 +24,12 @@ export interface ContextParts {
   openScope?: (config: ScopeConfig) => Scope;
 }
 
-export function clientContext(settings: Resolved, parts: ContextParts = {}): ClientContext {
+/** A client's context, with the deadline and the waits of its calls on its clock. */
+export interface ClientSetup extends ClientContext {
+  readonly waits: Waits;
+}
+
+export function clientContext(settings: Resolved, parts: ContextParts = {}): ClientSetup {
   const clock = parts.clock ?? monotonic;
   const redactor = new Redactor(settings.apiKey);
   const log = new Log(settings.logLevel, settings.logger, redactor);

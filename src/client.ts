@@ -4,7 +4,7 @@
  * policy in its own file; this file only says which run, in which order.
  */
 import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
-import { clientContext } from './client-context.js';
+import { clientContext, type ClientSetup } from './client-context.js';
 import { ENDPOINT } from './endpoint.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
 import { hideKey } from './rules.js';
@@ -52,7 +52,7 @@ const querySerializer = createQuerySerializer();
  * them all. Exported for `npm run fleet:sim`, which runs these very steps on
  * a simulated clock.
  */
-export function steps(settings: Resolved, context: ClientContext): Step[] {
+export function steps(settings: Resolved, context: ClientSetup): Step[] {
   const { scope, waits, log, clock } = context;
   return [
     retry({ random: context.random }, scope, waits, log), // between attempts: retryable? budget, backoff, the deadline
@@ -77,7 +77,7 @@ class ChatDashClientImpl implements ChatDashClient {
   // Private fields: util.inspect and JSON.stringify cannot show them (openai-node's
   // public `apiKey` field shows up in every logged client).
   readonly #settings: Resolved;
-  readonly #context: ClientContext;
+  readonly #context: ClientSetup;
   readonly #steps: Step[];
   readonly #dedupe: Dedupe<Outcome> | undefined;
   #metrics: ClientMetrics | undefined;

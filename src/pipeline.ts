@@ -14,7 +14,6 @@ import type { CallSettings } from './options.js';
 import type { Log } from './telemetry/log.js';
 import type { Redactor } from './redact.js';
 import type { Abort, Transport } from './transports/transport.js';
-import type { Waits } from './policies/waits.js';
 import type { CallSpan } from './telemetry/tracing.js';
 import type { Recorder } from './telemetry/metrics.js';
 import type {
@@ -41,8 +40,6 @@ export interface ClientContext {
   readonly log: Log;
   readonly scope: Scope;
   readonly clock: Clock;
-  /** The deadline and the waits of every call, on `clock`. */
-  readonly waits: Waits;
   /** The retry jitter's source: `Math.random`, or a simulation's seeded one. */
   readonly random: () => number;
   readonly validate: boolean | 'report';

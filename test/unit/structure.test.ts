@@ -151,7 +151,8 @@ describe('the structure of src/', () => {
   it('has no step importing another step: what steps share lives in files that are no step', () => {
     const isStep = (file: string) =>
       file === 'policies/exchange.ts' ||
-      (file.startsWith('policies/') && /^export function \w+\([^)]*\): Step\b/m.test(texts.get(file)!));
+      (file.startsWith('policies/') &&
+        /^export function \w+\([^)]*\): Step\b/m.test(texts.get(file)!));
     const steps = files.filter(isStep);
     expect(steps).toEqual(expect.arrayContaining(['policies/retry.ts', 'policies/pause.ts']));
     const crossings = imports

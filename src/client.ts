@@ -8,14 +8,7 @@ import { clientContext, type ClientSetup } from './client-context.js';
 import { ENDPOINT } from './endpoint.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
 import { hideKey } from './rules.js';
-import {
-  newCall,
-  run,
-  type Call,
-  type ClientContext,
-  type Outcome,
-  type Step,
-} from './pipeline.js';
+import { newCall, run, type Call, type Outcome, type Step } from './pipeline.js';
 import { breaker } from './policies/breaker.js';
 import { getConversations } from './policies/bulk.js';
 import { deadline } from './policies/deadline.js';

@@ -72,6 +72,7 @@ class ChatDashClientImpl implements ChatDashClient {
   readonly #settings: Resolved;
   readonly #context: ClientSetup;
   readonly #steps: Step[];
+  readonly #exchange: (call: Call) => Promise<Outcome>;
   readonly #dedupe: Dedupe<Outcome> | undefined;
   #metrics: ClientMetrics | undefined;
   /** What a call waits for until the API and its lazy chunks have loaded. */
@@ -83,6 +84,7 @@ class ChatDashClientImpl implements ChatDashClient {
     this.#context = clientContext(settings);
     const { scope } = this.#context;
     this.#steps = steps(settings, this.#context);
+    this.#exchange = exchange(this.#context);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;
     this.timeoutMs = settings.timeoutMs;
@@ -154,7 +156,7 @@ class ChatDashClientImpl implements ChatDashClient {
         querySerializer,
         pathSerializer: defaultPathSerializer,
       });
-      call = newCall(url, checked, settings, this.#context);
+      call = newCall(url, checked, settings, this.#context.headers);
     } catch (error) {
       return Promise.reject(hideKey(error, this.#settings.apiKey));
     }
@@ -184,7 +186,7 @@ class ChatDashClientImpl implements ChatDashClient {
     const started = call.metrics ? performance.now() : 0;
     let failed: Error | undefined;
     try {
-      return await run(this.#steps, call, exchange);
+      return await run(this.#steps, call, this.#exchange);
     } catch (error) {
       throw (failed = error as Error);
     } finally {

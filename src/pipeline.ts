@@ -48,15 +48,18 @@ export interface ClientContext {
   readonly tracing: boolean;
 }
 
-/** One call on its way through the steps. */
+/**
+ * One call on its way through the steps: only what is its own. What every
+ * call of the client shares (scope, clock, log, transport) each step got
+ * when it was made.
+ */
 export interface Call {
   readonly url: string;
   readonly params: GetConversationParams;
   readonly settings: CallSettings;
-  readonly client: ClientContext;
   /** Every attempt sent so far; the one in flight is pushed when it ends. */
   readonly attempts: Attempt[];
-  /** When the whole call must end, on `client.clock`; undefined without a deadline. */
+  /** When the whole call must end, on the client's clock; undefined without a deadline. */
   deadlineAt: number | undefined;
   span: CallSpan | undefined;
   /** Where this call's metrics go; undefined when nothing records them. */
@@ -102,13 +105,12 @@ export function newCall(
   url: string,
   params: GetConversationParams,
   settings: CallSettings,
-  client: ClientContext,
+  headers: Readonly<Record<string, string>>,
 ): Call {
   return {
     url,
     params,
     settings,
-    client,
     attempts: [],
     deadlineAt: undefined,
     span: undefined,
@@ -117,6 +119,6 @@ export function newCall(
     heldMs: 0,
     heldSource: undefined,
     abort: undefined,
-    headers: client.headers,
+    headers,
   };
 }

@@ -181,7 +181,7 @@ async function worker(
     const began = events.now;
     await run(
       attemptSteps,
-      newCall(url, { agentId: 'agent_1', conversationId: 'conv_1' }, settings, client),
+      newCall(url, { agentId: 'agent_1', conversationId: 'conv_1' }, settings, client.headers),
       exchange,
     ).catch(() => undefined);
     // A call refused at once (nothing in this simulation does that) must not spin in place.

@@ -16,6 +16,7 @@ import { MemoryCoordinator } from '../../src/coordination/memory.js';
 import { clientContext, type ClientSetup } from '../../src/client-context.js';
 import { breaker } from '../../src/policies/breaker.js';
 import { deadline } from '../../src/policies/deadline.js';
+import { exchange } from '../../src/policies/exchange.js';
 import { observe } from '../../src/policies/observe.js';
 import { pause } from '../../src/policies/pause.js';
 import { rateLimit } from '../../src/policies/rate-limit.js';
@@ -114,7 +115,7 @@ export function makeCall(options: CallOptions = {}): Harness {
       deadlineMs: undefined,
       ...options.settings,
     },
-    context,
+    context.headers,
   );
   const steps = makeSteps(context);
   made.set(call, steps);
@@ -122,7 +123,8 @@ export function makeCall(options: CallOptions = {}): Harness {
 }
 
 type Name = 'retry' | 'deadline' | 'breaker' | 'pause' | 'rateLimit' | 'observe' | 'timeout';
-type Steps = Record<Name, Step> & { waits: Waits };
+type Exchange = (call: Call) => Promise<Outcome>;
+type Steps = Record<Name, Step> & { exchange: Exchange; waits: Waits };
 
 function makeSteps(context: ClientSetup): Steps {
   const { scope, waits, log, clock } = context;
@@ -134,6 +136,7 @@ function makeSteps(context: ClientSetup): Steps {
     rateLimit: rateLimit(scope, waits),
     observe: observe(context, clock, log),
     timeout: timeout(context.transport, waits),
+    exchange: exchange(context),
     waits,
   };
 }
@@ -153,6 +156,9 @@ export const step = Object.fromEntries(
     (name) => [name, ((call, next) => stepsOf(call)[name](call, next)) satisfies Step],
   ),
 ) as Record<Name, Step>;
+
+/** The exchange made for the call's client: `send(call)` sends, reads and settles one attempt. */
+export const send: Exchange = (call) => stepsOf(call).exchange(call);
 
 /** The call's client's deadline and waits (`Waits`, made by clientContext). */
 export const waitsOf = (call: Call): Waits => stepsOf(call).waits;

@@ -61,7 +61,8 @@ describe('docs/architecture.md against steps() in src/client.ts', () => {
 
   it('exchange is what the client runs after the last step', () => {
     // The last step's `next` is the third argument the client hands to run().
-    expect(client).toMatch(/\brun\(this\.#steps, call, exchange\)/);
+    expect(client).toMatch(/\brun\(this\.#steps, call, this\.#exchange\)/);
+    expect(client).toMatch(/\bthis\.#exchange = exchange\(/);
   });
 
   it('a client without rateLimit or circuitBreaker leaves rateLimit and breaker out', () => {

@@ -162,11 +162,10 @@ describe('the structure of src/', () => {
   });
 
   it('has no step reading the shared client context: each gets what it needs from its factory', () => {
-    // Only the exchange at the end of the list (and settle, which it calls) still reads it.
     const readers = files.filter(
       (file) => file.startsWith('policies/') && /\bcall\.client\b/.test(texts.get(file)!),
     );
-    expect(readers.sort()).toEqual(['policies/exchange.ts', 'policies/settle.ts']);
+    expect(readers).toEqual([]);
   });
 
   it('gives every file in src/ a layer', () => {

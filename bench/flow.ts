@@ -12,6 +12,8 @@ import { createChatDashClient } from '../src/index.js';
 import type { Call, Outcome } from '../src/pipeline.js';
 import { breaker } from '../src/policies/breaker.js';
 import { rateLimit as rateLimitStep } from '../src/policies/rate-limit.js';
+import { Waits } from '../src/policies/waits.js';
+import { Redactor } from '../src/redact.js';
 
 export const BASELINE = 'chatdash-client';
 export const RATE_LIMIT = 'chatdash-client + rateLimit, never waiting';
@@ -69,10 +71,13 @@ async function stepsAloneUs(calls = 200_000): Promise<number> {
     circuitBreaker,
     log: { warn() {}, info() {} },
   });
-  const call = { client: { scope }, attempts: [] } as unknown as Call;
+  const call = { attempts: [] } as unknown as Call;
+  const waits = new Waits(monotonic, new Redactor('bench'));
+  const limit = rateLimitStep(scope, waits);
+  const circuit = breaker(scope, waits);
   const outcome = {} as Outcome;
   const send = () => Promise.resolve(outcome);
-  const withSteps = () => rateLimitStep(call, () => breaker(call, send));
+  const withSteps = () => limit(call, () => circuit(call, send));
   const time = async (attempt: () => Promise<Outcome>) => {
     for (let i = 0; i < calls; i++) await attempt(); // warm-up
     const cpu = process.cpuUsage();

@@ -9,6 +9,7 @@ import { OPEN_SCOPE, type Scope, type ScopeConfig } from './coordination/coordin
 import { MemoryCoordinator } from './coordination/memory.js';
 import type { Resolved } from './options.js';
 import type { ClientContext } from './pipeline.js';
+import { Waits } from './policies/waits.js';
 import { Redactor } from './redact.js';
 import { Log } from './telemetry/log.js';
 import { chooseTransport } from './transports/choose-transport.js';
@@ -23,7 +24,12 @@ export interface ContextParts {
   openScope?: (config: ScopeConfig) => Scope;
 }
 
-export function clientContext(settings: Resolved, parts: ContextParts = {}): ClientContext {
+/** A client's context, with the deadline and the waits of its calls on its clock. */
+export interface ClientSetup extends ClientContext {
+  readonly waits: Waits;
+}
+
+export function clientContext(settings: Resolved, parts: ContextParts = {}): ClientSetup {
   const clock = parts.clock ?? monotonic;
   const redactor = new Redactor(settings.apiKey);
   const log = new Log(settings.logLevel, settings.logger, redactor);
@@ -52,6 +58,7 @@ export function clientContext(settings: Resolved, parts: ContextParts = {}): Cli
     log,
     scope,
     clock,
+    waits: new Waits(clock, redactor),
     random: parts.random ?? (() => Math.random()),
     validate: settings.validate,
     onValidationIssue: settings.onValidationIssue,

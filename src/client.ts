@@ -4,18 +4,11 @@
  * policy in its own file; this file only says which run, in which order.
  */
 import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
-import { clientContext } from './client-context.js';
+import { clientContext, type ClientSetup } from './client-context.js';
 import { ENDPOINT } from './endpoint.js';
 import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
 import { hideKey } from './rules.js';
-import {
-  newCall,
-  run,
-  type Call,
-  type ClientContext,
-  type Outcome,
-  type Step,
-} from './pipeline.js';
+import { newCall, run, type Call, type Outcome, type Step } from './pipeline.js';
 import { breaker } from './policies/breaker.js';
 import { getConversations } from './policies/bulk.js';
 import { deadline } from './policies/deadline.js';
@@ -24,7 +17,6 @@ import { pause } from './policies/pause.js';
 import { retry } from './policies/retry.js';
 import { rateLimit } from './policies/rate-limit.js';
 import { timeout } from './policies/timeout.js';
-import { aborted, startDeadline } from './policies/waits.js';
 import { exchange } from './policies/exchange.js';
 import { observe } from './policies/observe.js';
 import { requestId } from './telemetry/request-id.js';
@@ -48,18 +40,21 @@ const querySerializer = createQuerySerializer();
 /**
  * The steps of every attempt, in order. `retry` runs the rest once per
  * attempt; `rateLimit` and `breaker` are left out of a client without
- * `rateLimit` or `circuitBreaker`, so they cost it nothing. Exported for
- * `npm run fleet:sim`, which runs these very steps on a simulated clock.
+ * `rateLimit` or `circuitBreaker`, so they cost it nothing. Each step is
+ * made here, once per client, with what it needs: the only place that knows
+ * them all. Exported for `npm run fleet:sim`, which runs these very steps on
+ * a simulated clock.
  */
-export function steps(settings: Resolved): Step[] {
+export function steps(settings: Resolved, context: ClientSetup): Step[] {
+  const { scope, waits, log, clock } = context;
   return [
-    retry, // between attempts: retryable? budget, backoff, the deadline
-    deadline, // no attempt after the deadline or an abort
-    ...(settings.circuitBreaker ? [breaker] : []), // fail fast while the circuit is open, before any wait
-    pause, // wait out the scope's shared pause; a 429/503 that asks for one sets it
-    ...(settings.rateLimit ? [rateLimit] : []), // wait for a send slot
-    observe, // the attempt's record, span and debug line
-    timeout, // the attempt's timer and the caller's signal
+    retry({ random: context.random }, scope, waits, log), // between attempts: retryable? budget, backoff, the deadline
+    deadline(waits), // no attempt after the deadline or an abort
+    ...(settings.circuitBreaker ? [breaker(scope, waits)] : []), // fail fast while the circuit is open, before any wait
+    pause(scope, waits, log), // wait out the scope's shared pause; a 429/503 that asks for one sets it
+    ...(settings.rateLimit ? [rateLimit(scope, waits)] : []), // wait for a send slot
+    observe(context, clock, log), // the attempt's record, span and debug line
+    timeout(context.transport, waits), // the attempt's timer and the caller's signal
   ]; // then `exchange`: middleware, fetch, the bounded body, settle
 }
 
@@ -75,8 +70,9 @@ class ChatDashClientImpl implements ChatDashClient {
   // Private fields: util.inspect and JSON.stringify cannot show them (openai-node's
   // public `apiKey` field shows up in every logged client).
   readonly #settings: Resolved;
-  readonly #context: ClientContext;
+  readonly #context: ClientSetup;
   readonly #steps: Step[];
+  readonly #exchange: (call: Call) => Promise<Outcome>;
   readonly #dedupe: Dedupe<Outcome> | undefined;
   #metrics: ClientMetrics | undefined;
   /** What a call waits for until the API and its lazy chunks have loaded. */
@@ -87,7 +83,8 @@ class ChatDashClientImpl implements ChatDashClient {
     this.#settings = settings;
     this.#context = clientContext(settings);
     const { scope } = this.#context;
-    this.#steps = steps(settings);
+    this.#steps = steps(settings, this.#context);
+    this.#exchange = exchange(this.#context);
     this.#dedupe = settings.dedupe ? new Dedupe() : undefined;
     this.baseUrl = settings.baseUrl;
     this.timeoutMs = settings.timeoutMs;
@@ -159,7 +156,7 @@ class ChatDashClientImpl implements ChatDashClient {
         querySerializer,
         pathSerializer: defaultPathSerializer,
       });
-      call = newCall(url, checked, settings, this.#context);
+      call = newCall(url, checked, settings, this.#context.headers);
     } catch (error) {
       return Promise.reject(hideKey(error, this.#settings.apiKey));
     }
@@ -174,7 +171,7 @@ class ChatDashClientImpl implements ChatDashClient {
         signal,
         (sharedSignal) =>
           this.#run({ ...call, settings: { ...shared, signal: sharedSignal }, attempts: [] }),
-        () => aborted(call),
+        () => this.#context.waits.aborted(call),
       )
       .then((outcome) => ({ ...outcome, data: JSON.parse(outcome.text) as Conversation }));
   }
@@ -183,13 +180,13 @@ class ChatDashClientImpl implements ChatDashClient {
     // The first calls of a process can start before the API has loaded: they wait for it, or
     // they would make no span, send no traceparent, record no metric. Once loaded, no wait.
     if (this.#loading) await this.#loading;
-    startDeadline(call);
+    this.#context.waits.start(call);
     call.span = this.#context.tracing ? startCall(call.url) : undefined;
     call.metrics = this.#metrics?.forCall();
     const started = call.metrics ? performance.now() : 0;
     let failed: Error | undefined;
     try {
-      return await run(this.#steps, call, exchange);
+      return await run(this.#steps, call, this.#exchange);
     } catch (error) {
       throw (failed = error as Error);
     } finally {

@@ -4,6 +4,9 @@
  * `(call, next) => Promise<Outcome>`, like Azure core-rest-pipeline's
  * `sendRequest(request, next)`: it may act before `next()`, after it, around
  * it, or instead of it (and `next` may run more than once: that is a retry).
+ * Each step is made once per client by a factory that hands it what it needs
+ * (its settings, the scope, the clock, the log), so a step reads no more of
+ * the call than the call's own data.
  */
 import type { Scope } from './coordination/coordinator.js';
 import type { Clock } from './coordination/clock.js';
@@ -45,15 +48,18 @@ export interface ClientContext {
   readonly tracing: boolean;
 }
 
-/** One call on its way through the steps. */
+/**
+ * One call on its way through the steps: only what is its own. What every
+ * call of the client shares (scope, clock, log, transport) each step got
+ * when it was made.
+ */
 export interface Call {
   readonly url: string;
   readonly params: GetConversationParams;
   readonly settings: CallSettings;
-  readonly client: ClientContext;
   /** Every attempt sent so far; the one in flight is pushed when it ends. */
   readonly attempts: Attempt[];
-  /** When the whole call must end, on `client.clock`; undefined without a deadline. */
+  /** When the whole call must end, on the client's clock; undefined without a deadline. */
   deadlineAt: number | undefined;
   span: CallSpan | undefined;
   /** Where this call's metrics go; undefined when nothing records them. */
@@ -99,13 +105,12 @@ export function newCall(
   url: string,
   params: GetConversationParams,
   settings: CallSettings,
-  client: ClientContext,
+  headers: Readonly<Record<string, string>>,
 ): Call {
   return {
     url,
     params,
     settings,
-    client,
     attempts: [],
     deadlineAt: undefined,
     span: undefined,
@@ -114,6 +119,6 @@ export function newCall(
     heldMs: 0,
     heldSource: undefined,
     abort: undefined,
-    headers: client.headers,
+    headers,
   };
 }

@@ -25,8 +25,14 @@ import { clientContext } from '../../src/client-context.js';
 import { MemoryScope } from '../../src/coordination/memory.js';
 import { APIError } from '../../src/errors.js';
 import { checkRequestOptions, resolveOptions } from '../../src/options.js';
-import { newCall, run, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
-import { timeout } from '../../src/policies/timeout.js';
+import {
+  newCall,
+  run,
+  type Call,
+  type ClientContext,
+  type Outcome,
+  type Step,
+} from '../../src/pipeline.js';
 import { EventQueue } from '../fleet-sim/events.js';
 import { SharedStore } from '../fleet-sim/shared-scope.js';
 
@@ -87,9 +93,6 @@ const resolved = resolveOptions({
   tracing: false,
 });
 const settings = checkRequestOptions({}, resolved, 'fleet:sim');
-// Without `timeout`: the simulated upstream answers well within timeoutMs, and
-// the AbortController each attempt's timer needs was half of the simulation's time.
-const attemptSteps = steps(resolved).filter((step) => step !== timeout);
 const url = 'https://upstream.sim.invalid/agents/agent_1/conversations/conv_1';
 const RETRY_AFTER = new Headers(retryAfter > 0 ? { 'retry-after': String(retryAfter) } : {});
 const OK = { response: { status: 200 } } as unknown as Outcome;
@@ -149,9 +152,13 @@ async function scenario(processes: number, coordinated: boolean): Promise<Result
       openScope: (config) =>
         coordinated ? store.join(config) : new MemoryScope(events.clock).handle(config),
     });
+    // Each process's steps, made once for it as a client makes its own; without `timeout`:
+    // the simulated upstream answers well within timeoutMs, and the AbortController each
+    // attempt's timer needs was half of the simulation's time.
+    const attemptSteps = steps(resolved, client).filter((step) => step.name !== 'timeout');
     // Processes start within the first 100 ms, not in lockstep.
     events.at(random() * 100, () => {
-      for (let w = 0; w < inFlight; w++) void worker(client, events, end, exchange);
+      for (let w = 0; w < inFlight; w++) void worker(client, attemptSteps, events, end, exchange);
     });
   }
   await events.run(end);
@@ -165,6 +172,7 @@ async function scenario(processes: number, coordinated: boolean): Promise<Result
 /** One of a process's calls in flight: call after call until the simulated time is up. */
 async function worker(
   client: ClientContext,
+  attemptSteps: readonly Step[],
   events: EventQueue,
   end: number,
   exchange: (call: Call) => Promise<Outcome>,
@@ -173,7 +181,7 @@ async function worker(
     const began = events.now;
     await run(
       attemptSteps,
-      newCall(url, { agentId: 'agent_1', conversationId: 'conv_1' }, settings, client),
+      newCall(url, { agentId: 'agent_1', conversationId: 'conv_1' }, settings, client.headers),
       exchange,
     ).catch(() => undefined);
     // A call refused at once (nothing in this simulation does that) must not spin in place.

@@ -12,47 +12,49 @@ import {
   CircuitOpenError,
   ResponseValidationError,
 } from '../errors.js';
-import type { Admission, AttemptResult } from '../coordination/coordinator.js';
+import type { Admission, AttemptResult, Scope } from '../coordination/coordinator.js';
 import type { Call, Next, Outcome, Step } from '../pipeline.js';
-import { watch } from './waits.js';
+import type { Waits } from './waits.js';
 import { serverDelay } from './backoff.js';
 
-export const breaker: Step = (call, next) => {
-  const admission = call.client.scope.admit();
-  // Only a shared circuit asking who probes answers later; an open one answers at once.
-  return admission instanceof Promise
-    ? asked(call, admission).then((answer) => admitted(call, next, answer))
-    : admitted(call, next, admission);
-};
-
-/** Who probes, asked of Redis: no longer than the deadline, nor past an abort. */
-function asked(call: Call, admission: Promise<Admission>): Promise<Admission> {
-  return watch(call, admission).catch((reason: unknown) => {
-    // A probe granted to a call that gave up on it is handed back at once, unsent.
-    void admission.then((late) => {
-      if (!late.open && late.probe) call.client.scope.report('neutral', true);
+/** The breaker step of one client: its scope's circuit admits or refuses each attempt. */
+export function breaker(scope: Scope, waits: Waits): Step {
+  /** Who probes, asked of Redis: no longer than the deadline, nor past an abort. */
+  const asked = (call: Call, admission: Promise<Admission>): Promise<Admission> =>
+    waits.watch(call, admission).catch((reason: unknown) => {
+      // A probe granted to a call that gave up on it is handed back at once, unsent.
+      void admission.then((late) => {
+        if (!late.open && late.probe) scope.report('neutral', true);
+      });
+      throw reason;
     });
-    throw reason;
-  });
-}
 
-function admitted(call: Call, next: Next, admission: Admission): Promise<Outcome> {
-  if (admission.open) throw circuitOpen(call, admission.retryAfterMs);
-  const probe = admission.probe;
-  // The step runs before the pause and the rate limit, so an open circuit
-  // refuses a call at once instead of after its wait; an attempt that ends in
-  // that wait (deadline, abort) was never sent and says nothing of the upstream.
-  const sent = call.attempts.length;
-  return next().then(
-    (outcome) => {
-      call.client.scope.report('success', probe);
-      return outcome;
-    },
-    (error: unknown) => {
-      call.client.scope.report(call.attempts.length > sent ? classify(error) : 'neutral', probe);
-      throw error;
-    },
-  );
+  const admitted = (call: Call, next: Next, admission: Admission): Promise<Outcome> => {
+    if (admission.open) throw circuitOpen(call, admission.retryAfterMs);
+    const probe = admission.probe;
+    // The step runs before the pause and the rate limit, so an open circuit
+    // refuses a call at once instead of after its wait; an attempt that ends in
+    // that wait (deadline, abort) was never sent and says nothing of the upstream.
+    const sent = call.attempts.length;
+    return next().then(
+      (outcome) => {
+        scope.report('success', probe);
+        return outcome;
+      },
+      (error: unknown) => {
+        scope.report(call.attempts.length > sent ? classify(error) : 'neutral', probe);
+        throw error;
+      },
+    );
+  };
+
+  return function breaker(call, next) {
+    const admission = scope.admit();
+    // Only a shared circuit asking who probes answers later; an open one answers at once.
+    return admission instanceof Promise
+      ? asked(call, admission).then((answer) => admitted(call, next, answer))
+      : admitted(call, next, admission);
+  };
 }
 
 export function circuitOpen(call: Call, retryAfterMs: number): CircuitOpenError {

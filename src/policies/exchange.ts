@@ -7,20 +7,27 @@
 import { createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
 import { ENDPOINT } from '../endpoint.js';
 import { APIConnectionError } from '../errors.js';
-import type { Call, Outcome } from '../pipeline.js';
+import type { Call, ClientContext, Outcome } from '../pipeline.js';
 import type { Middleware } from '../types.js';
 import { ERROR_BODY_LIMIT, readBody, type Body } from './body.js';
 import { isFinal, markFinal } from './waits.js';
 import { settle } from './settle.js';
 import type { SendAbort } from '../transports/transport.js';
 
-/** The innermost step: send, read, settle. */
-export async function exchange(call: Call): Promise<Outcome> {
+/**
+ * The innermost step of one client: send through its transport and
+ * middleware, read, settle. It runs after the last step, so it takes no `next`.
+ */
+export function exchange(client: ClientContext): (call: Call) => Promise<Outcome> {
+  return (call) => attempt(client, call);
+}
+
+async function attempt(client: ClientContext, call: Call): Promise<Outcome> {
   let response: Response;
   let body: Body;
-  const via = call.client.middleware.length === 0 ? undefined : new Via();
+  const via = client.middleware.length === 0 ? undefined : new Via();
   try {
-    response = via ? await viaMiddleware(call, via) : await send(call, call.url);
+    response = via ? await viaMiddleware(client, call, via) : await send(client, call, call.url);
     // A response a middleware made is read as untrusted: its Content-Length binds nothing.
     const fromTransport = via === undefined || response === via.sent;
     const ok = response.status >= 200 && response.status < 300;
@@ -30,28 +37,29 @@ export async function exchange(call: Call): Promise<Outcome> {
   } catch (cause) {
     if (isFinal(cause)) throw cause;
     throw new APIConnectionError(
-      `Connection error: GET ${call.url}: ${call.client.redactor.describe(cause)}`,
+      `Connection error: GET ${call.url}: ${client.redactor.describe(cause)}`,
       {
         url: call.url,
         attempts: call.attempts,
-        cause: call.client.redactor.error(cause),
+        cause: client.redactor.error(cause),
       },
     );
   } finally {
     via?.unlink();
   }
-  return settle(call, response, body);
+  return settle(client, call, response, body);
 }
 
 /** Sends through the client's transport, with the attempt's abort unless told otherwise. */
 function send(
+  client: ClientContext,
   call: Call,
   url: string,
   headers = call.headers,
   abort: SendAbort | undefined = call.abort,
   method = 'GET',
 ): Promise<Response> {
-  return call.client.transport.send(url, method, headers, abort);
+  return client.transport.send(url, method, headers, abort);
 }
 
 // What openapi-fetch hands its middleware as `options` (read-only).
@@ -72,8 +80,8 @@ const OPTIONS = Object.freeze({
  * `onResponse` in reverse. A `Request` object is built only here, so a client
  * without middleware pays nothing for it.
  */
-async function viaMiddleware(call: Call, via: Via): Promise<Response> {
-  const { client, params } = call;
+async function viaMiddleware(client: ClientContext, call: Call, via: Via): Promise<Response> {
+  const { params } = call;
   const { isPlatformId, agentId, conversationId } = params;
   // A client with middleware has a transport that makes AbortControllers: the Request carries its signal.
   const signal = call.abort && 'signal' in call.abort ? call.abort.signal : undefined;
@@ -96,11 +104,12 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
   // As in openapi-fetch, a falsy result is "no change" (`cond && new Request(...)` is a common form).
   for (const m of list) {
     if (typeof m.onRequest !== 'function') continue;
-    const result = await own(call, 'onRequest', () => m.onRequest!({ ...base, request }));
+    const result = await own(client, call, 'onRequest', () => m.onRequest!({ ...base, request }));
     if (result instanceof Response) return result;
     if (result instanceof Request) request = result;
     else if (result)
       throw own.error(
+        client,
         call,
         'onRequest',
         new TypeError('must return a Request, a Response or nothing'),
@@ -109,6 +118,7 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
   let response: Response | undefined;
   try {
     response = via.sent = await send(
+      client,
       call,
       request.url,
       Object.fromEntries(request.headers),
@@ -119,7 +129,7 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
     let current: unknown = error;
     for (const m of [...list].reverse()) {
       if (typeof m.onError !== 'function') continue;
-      const result = await own(call, 'onError', () =>
+      const result = await own(client, call, 'onError', () =>
         m.onError!({ ...base, request, error: current }),
       );
       if (result instanceof Response) {
@@ -129,6 +139,7 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
       if (result instanceof Error) current = result;
       else if (result as unknown)
         throw own.error(
+          client,
           call,
           'onError',
           new TypeError('must return a Response, an Error or nothing'),
@@ -139,14 +150,19 @@ async function viaMiddleware(call: Call, via: Via): Promise<Response> {
   for (const m of [...list].reverse()) {
     if (typeof m.onResponse !== 'function') continue;
     const seen: Response = response;
-    const result = await own(call, 'onResponse', () =>
+    const result = await own(client, call, 'onResponse', () =>
       m.onResponse!({ ...base, request, response: seen }),
     );
     // Handing back the response it was given changes nothing; with `createUndiciFetch`
     // that response is a light one, not `instanceof Response`.
     if (result instanceof Response) response = result;
     else if (result && result !== seen)
-      throw own.error(call, 'onResponse', new TypeError('must return a Response or nothing'));
+      throw own.error(
+        client,
+        call,
+        'onResponse',
+        new TypeError('must return a Response or nothing'),
+      );
   }
   return response;
 }
@@ -188,21 +204,26 @@ class Via {
  * as an `APIConnectionError` with a sanitized cause, not retried (a retry
  * would run the same code again).
  */
-async function own<T>(call: Call, hook: keyof Middleware, run: () => T | Promise<T>): Promise<T> {
+async function own<T>(
+  client: ClientContext,
+  call: Call,
+  hook: keyof Middleware,
+  run: () => T | Promise<T>,
+): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw own.error(call, hook, error);
+    throw own.error(client, call, hook, error);
   }
 }
-own.error = (call: Call, hook: string, error: unknown): APIConnectionError =>
+own.error = (client: ClientContext, call: Call, hook: string, error: unknown): APIConnectionError =>
   markFinal(
     new APIConnectionError(
-      `Middleware ${hook} failed: GET ${call.url}: ${call.client.redactor.describe(error)}`,
+      `Middleware ${hook} failed: GET ${call.url}: ${client.redactor.describe(error)}`,
       {
         url: call.url,
         attempts: call.attempts,
-        cause: call.client.redactor.error(error),
+        cause: client.redactor.error(error),
       },
     ),
   );

@@ -6,70 +6,79 @@
  * last byte of the body (or the failure).
  */
 import { APIError, ResponseValidationError } from '../errors.js';
+import type { Clock } from '../coordination/clock.js';
 import type { Call, Step } from '../pipeline.js';
-import { loggedHeaders } from '../telemetry/log.js';
+import type { Redactor } from '../redact.js';
+import { loggedHeaders, type Log } from '../telemetry/log.js';
 import { requestId } from '../telemetry/request-id.js';
 import type { Attempt } from '../types.js';
 import { round } from './waits.js';
 
-export const observe: Step = (call, next) => {
-  const headers = { ...call.client.headers }; // a copy: tracing adds traceparent, a custom fetch may mutate it
-  call.headers = headers;
-  const span = call.span?.attempt(call.n, headers);
-  call.metrics?.sending(call);
-  const entry: Attempt = { attempt: call.n, durationMs: 0 };
-  // Attempt 1 held by a pause or the rate limit carries the wait before it (there is no record before it).
-  if (call.attempts.length === 0 && call.heldSource !== undefined)
-    Object.assign(entry, { delayMs: round(call.heldMs), delaySource: call.heldSource });
-  const { clock } = call.client;
-  const started = clock.now();
-  // The attempt ended: its record, span, metrics and debug line, the same for either outcome.
-  const ended = (errorType: string | undefined, responseHeaders: Headers | undefined) => {
-    const ms = clock.now() - started;
-    entry.durationMs = round(ms);
-    call.attempts.push(entry);
-    span?.end(entry.status, errorType);
-    call.metrics?.attempt(ms, entry.status, errorType);
-    if (call.client.log.debugOn) logAttempt(call, entry, headers, responseHeaders);
-  };
-  return next().then(
-    (outcome) => {
-      entry.status = outcome.response.status;
-      ended(undefined, outcome.response.headers);
-      return outcome;
-    },
-    (error: Error) => {
-      const answered = error instanceof APIError || error instanceof ResponseValidationError;
-      if (answered) entry.status = error.status;
-      else entry.error = error.name;
-      // As on the span: the status for an error answer, the class name when none came.
-      ended(
-        error instanceof APIError ? String(error.status) : error.name,
-        answered ? error.headers : undefined,
-      );
-      throw error;
-    },
-  );
-};
+/** What the observe step is made with: the client's request headers and its redactor. */
+export interface ObserveOptions {
+  /** The request headers, Authorization included; copied per attempt. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly redactor: Redactor;
+}
 
-function logAttempt(
-  call: Call,
-  entry: Attempt,
-  headers: Record<string, string>,
-  responseHeaders: Headers | undefined,
-): void {
-  const outcome = entry.status !== undefined ? String(entry.status) : (entry.error ?? '');
-  call.client.log.debug(
-    `GET ${call.url} attempt ${entry.attempt}: ${outcome} in ${entry.durationMs} ms`,
-    {
+/** The observe step of one client: its attempts are timed on `clock` and logged to `log`. */
+export function observe(options: ObserveOptions, clock: Clock, log: Log): Step {
+  const { headers: clientHeaders, redactor } = options;
+  const logAttempt = (
+    call: Call,
+    entry: Attempt,
+    headers: Record<string, string>,
+    responseHeaders: Headers | undefined,
+  ): void => {
+    const outcome = entry.status !== undefined ? String(entry.status) : (entry.error ?? '');
+    log.debug(`GET ${call.url} attempt ${entry.attempt}: ${outcome} in ${entry.durationMs} ms`, {
       method: 'GET',
       url: call.url,
       attempt: entry.attempt,
       status: entry.status,
       error: entry.error,
       durationMs: entry.durationMs,
-      requestId: responseHeaders && requestId(responseHeaders, call.client.redactor),
+      requestId: responseHeaders && requestId(responseHeaders, redactor),
       headers: loggedHeaders(headers),
-    },
-  );
+    });
+  };
+
+  return function observe(call, next) {
+    const headers = { ...clientHeaders }; // a copy: tracing adds traceparent, a custom fetch may mutate it
+    call.headers = headers;
+    const span = call.span?.attempt(call.n, headers);
+    call.metrics?.sending(call);
+    const entry: Attempt = { attempt: call.n, durationMs: 0 };
+    // Attempt 1 held by a pause or the rate limit carries the wait before it (there is no record before it).
+    if (call.attempts.length === 0 && call.heldSource !== undefined)
+      Object.assign(entry, { delayMs: round(call.heldMs), delaySource: call.heldSource });
+    const started = clock.now();
+    // The attempt ended: its record, span, metrics and debug line, the same for either outcome.
+    const ended = (errorType: string | undefined, responseHeaders: Headers | undefined) => {
+      const ms = clock.now() - started;
+      entry.durationMs = round(ms);
+      call.attempts.push(entry);
+      span?.end(entry.status, errorType);
+      call.metrics?.attempt(ms, entry.status, errorType);
+      if (log.debugOn) logAttempt(call, entry, headers, responseHeaders);
+    };
+    return next().then(
+      (outcome) => {
+        entry.status = outcome.response.status;
+        ended(undefined, outcome.response.headers);
+        return outcome;
+      },
+      (error: Error) => {
+        const answered = error instanceof APIError || error instanceof ResponseValidationError;
+        if (answered) entry.status = error.status;
+        else entry.error = error.name;
+        // As on the span: the status for an error answer, the class name when none came.
+        ended(
+          error instanceof APIError ? String(error.status) : error.name,
+          answered ? error.headers : undefined,
+        );
+        throw error;
+      },
+    );
+  };
 }

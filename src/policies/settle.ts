@@ -5,7 +5,7 @@
  * `ResponseValidationError`. Every piece of server text is redacted first.
  */
 import { APIError, ResponseValidationError } from '../errors.js';
-import type { Call, Outcome } from '../pipeline.js';
+import type { Call, ClientContext, Outcome } from '../pipeline.js';
 import { ignoreRejection } from '../telemetry/log.js';
 import { requestId } from '../telemetry/request-id.js';
 import type { Conversation, RequestContext, ValidationIssue } from '../types.js';
@@ -18,11 +18,12 @@ const BODY_TEXT_LIMIT = 1_000;
 let validator: Promise<{ validateConversation: typeof ValidateConversation }> | undefined;
 
 export async function settle(
+  client: ClientContext,
   call: Call,
   response: Response,
   { text, overLimit }: Body,
 ): Promise<Outcome> {
-  const { redactor } = call.client;
+  const { redactor } = client;
   const { status } = response;
   const context: RequestContext = { url: call.url, attempts: call.attempts };
   if (status < 200 || status >= 300) {
@@ -40,16 +41,17 @@ export async function settle(
   if (overLimit) {
     const limit = call.settings.maxResponseBytes;
     const issue = { path: '', message: `is larger than maxResponseBytes (${limit} bytes)` };
-    throw invalid(call, [issue], text, response);
+    throw invalid(client, call, [issue], text, response);
   }
   const body = parseJson(text);
   if (body === NOT_JSON) {
     const issue = text === '' ? 'is empty, expected JSON' : 'is not valid JSON';
-    throw invalid(call, [{ path: '', message: issue }], text, response);
+    throw invalid(client, call, [{ path: '', message: issue }], text, response);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     const kind = body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body;
     throw invalid(
+      client,
       call,
       [{ path: '', message: `must be a JSON object, got ${kind}` }],
       body,
@@ -63,19 +65,24 @@ export async function settle(
     attempts: call.attempts,
     text,
   };
-  const mode = call.client.validate;
+  const mode = client.validate;
   if (!mode) return outcome;
   const { validateConversation } = await (validator ??= import('../validate.js'));
   const issues = validateConversation(body);
   if (issues.length === 0) return outcome;
-  if (mode === true) throw invalid(call, issues, body, response);
-  report(call, issues, response);
+  if (mode === true) throw invalid(client, call, issues, body, response);
+  report(client, call, issues, response);
   return outcome;
 }
 
 /** `validateResponses: 'report'`: tell, log once, and go on. */
-function report(call: Call, issues: ValidationIssue[], response: Response): void {
-  const { redactor, log, onValidationIssue } = call.client;
+function report(
+  client: ClientContext,
+  call: Call,
+  issues: ValidationIssue[],
+  response: Response,
+): void {
+  const { redactor, log, onValidationIssue } = client;
   const id = requestId(response.headers, redactor);
   const safeIssues = issues.map(({ path, message }) => ({
     path: redactor.text(path),
@@ -101,8 +108,14 @@ function report(call: Call, issues: ValidationIssue[], response: Response): void
   }
 }
 
-function invalid(call: Call, issues: ValidationIssue[], body: unknown, response: Response) {
-  const { redactor } = call.client;
+function invalid(
+  client: ClientContext,
+  call: Call,
+  issues: ValidationIssue[],
+  body: unknown,
+  response: Response,
+) {
+  const { redactor } = client;
   const safeBody = typeof body === 'string' ? truncate(redactor.text(body)) : redactor.json(body);
   const safeIssues = issues.map(({ path, message }) => ({
     path: redactor.text(path),

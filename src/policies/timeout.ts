@@ -6,42 +6,43 @@
  * When the deadline comes before the timeout, the deadline's error is thrown.
  */
 import { APIConnectionTimeoutError } from '../errors.js';
-import type { ClockTimer } from '../coordination/clock.js';
+import type { Clock, ClockTimer } from '../coordination/clock.js';
 import type { Call, Outcome, Step } from '../pipeline.js';
-import { aborted, deadlineError, timeLeft } from './waits.js';
+import type { Transport } from '../transports/transport.js';
+import { deadlineError, type Waits } from './waits.js';
 
-export const timeout: Step = (call, next) => {
-  const { signal, timeoutMs } = call.settings;
-  if (signal?.aborted) return Promise.reject(aborted(call));
-  const left = timeLeft(call);
-  const controller = (call.abort = call.client.transport.newAbort());
-  return new Promise<Outcome>((resolve, reject) => {
-    const watch = new Watch(call, controller, left < timeoutMs, reject);
-    watch.timer = call.client.clock.timer(
-      watch.byDeadline ? Math.max(0, left) : timeoutMs,
-      expire,
-      watch,
-    );
-    if (signal) {
-      watch.onAbort = () => {
-        watch.done();
-        watch.controller.abort(signal.reason);
-        reject(aborted(call));
-      };
-      signal.addEventListener('abort', watch.onAbort);
-    }
-    next().then(
-      (outcome) => {
-        watch.done();
-        resolve(outcome);
-      },
-      (error: unknown) => {
-        watch.done();
-        reject(error);
-      },
-    );
-  });
-};
+/** The timeout step of one client: its transport makes each attempt's abort, `waits` its timer. */
+export function timeout(transport: Transport, waits: Waits): Step {
+  const { clock } = waits;
+  return function timeout(call, next) {
+    const { signal, timeoutMs } = call.settings;
+    if (signal?.aborted) return Promise.reject(waits.aborted(call));
+    const left = waits.timeLeft(call);
+    const controller = (call.abort = transport.newAbort());
+    return new Promise<Outcome>((resolve, reject) => {
+      const watch = new Watch(call, clock, controller, left < timeoutMs, reject);
+      watch.timer = clock.timer(watch.byDeadline ? Math.max(0, left) : timeoutMs, expire, watch);
+      if (signal) {
+        watch.onAbort = () => {
+          watch.done();
+          watch.controller.abort(signal.reason);
+          reject(waits.aborted(call));
+        };
+        signal.addEventListener('abort', watch.onAbort);
+      }
+      next().then(
+        (outcome) => {
+          watch.done();
+          resolve(outcome);
+        },
+        (error: unknown) => {
+          watch.done();
+          reject(error);
+        },
+      );
+    });
+  };
+}
 
 /**
  * One attempt's timer and the caller's signal, whichever ends it first. An
@@ -54,13 +55,14 @@ class Watch {
 
   constructor(
     readonly call: Call,
+    readonly clock: Clock,
     readonly controller: { abort(reason?: unknown): void },
     readonly byDeadline: boolean,
     readonly reject: (error: unknown) => void,
   ) {}
 
   done(): void {
-    this.call.client.clock.cancel(this.timer);
+    this.clock.cancel(this.timer);
     if (this.onAbort) this.call.settings.signal?.removeEventListener('abort', this.onAbort);
   }
 }

@@ -1,13 +1,16 @@
 /**
  * What the steps share about a call's time, so that no step imports another:
  * its deadline (`deadlineMs`, the whole call, retries and waits included), its
- * waits on the client's clock, and the record of a wait before an attempt.
+ * waits on the client's clock (`Waits`, made once per client), and the record
+ * of a wait before an attempt.
  * A wait that would end past the deadline is not started (waiting only to
  * fail helps no one). The deadline's error ends the call as it is: never
  * retried, never wrapped in a second deadline error.
  */
+import type { Clock } from '../coordination/clock.js';
 import { APIConnectionTimeoutError, APIUserAbortError } from '../errors.js';
 import type { Call } from '../pipeline.js';
+import type { Redactor } from '../redact.js';
 import type { DelaySource } from '../types.js';
 
 // Errors that end the call where they are raised: never retried or wrapped again.
@@ -22,14 +25,95 @@ export function markFinal<E extends Error>(error: E): E {
   return error;
 }
 
-export function startDeadline(call: Call): void {
-  const { deadlineMs } = call.settings;
-  call.deadlineAt = deadlineMs === undefined ? undefined : call.client.clock.now() + deadlineMs;
-}
+/**
+ * A call's deadline and waits on one client's clock, made once per client and
+ * handed to the steps that wait (the deadline is per call: `call.deadlineAt`).
+ */
+export class Waits {
+  constructor(
+    readonly clock: Clock,
+    private readonly redactor: Redactor,
+  ) {}
 
-/** Milliseconds left before the deadline; Infinity without one. */
-export function timeLeft(call: Call): number {
-  return call.deadlineAt === undefined ? Infinity : call.deadlineAt - call.client.clock.now();
+  /** Starts the call's deadline, if it has one. */
+  start(call: Call): void {
+    const { deadlineMs } = call.settings;
+    call.deadlineAt = deadlineMs === undefined ? undefined : this.clock.now() + deadlineMs;
+  }
+
+  /** Milliseconds left before the deadline; Infinity without one. */
+  timeLeft(call: Call): number {
+    return call.deadlineAt === undefined ? Infinity : call.deadlineAt - this.clock.now();
+  }
+
+  aborted(call: Call): APIUserAbortError {
+    return new APIUserAbortError(`Request was aborted: GET ${call.url}`, {
+      url: call.url,
+      attempts: call.attempts,
+      cause: this.redactor.error(call.settings.signal?.reason),
+    });
+  }
+
+  /** Waits `ms` unless the wait would end past the deadline (then throws at once); an abort rejects at once. */
+  async wait(call: Call, ms: number, last?: Error): Promise<void> {
+    if (ms >= this.timeLeft(call)) throw deadlineError(call, last);
+    await this.sleep(call, ms);
+  }
+
+  /** Waits `ms` on the client's clock; the caller's abort rejects it at once with `aborted()`. */
+  sleep(call: Call, ms: number): Promise<void> {
+    const { signal } = call.settings;
+    const slept = this.clock.sleep(ms, signal);
+    return signal ? slept.catch(() => Promise.reject(this.aborted(call))) : slept;
+  }
+
+  /**
+   * Awaits `answer` (the coordinator asking Redis: a slot, a payment, an
+   * admission) for no longer than the call may wait: the deadline rejects it
+   * with the deadline's error and an abort rejects it at once, whatever Redis
+   * does. What `answer` brings later is dropped.
+   */
+  watch<T>(call: Call, answer: T | Promise<T>, last?: Error): Promise<T> {
+    const left = this.timeLeft(call);
+    const { signal } = call.settings;
+    const { clock } = this;
+    if (!(answer instanceof Promise) || (left === Infinity && !signal))
+      return Promise.resolve(answer);
+    return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) return reject(this.aborted(call));
+      if (left <= 0) return reject(deadlineError(call, last));
+      const done = () => {
+        clock.cancel(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(this.aborted(call));
+      };
+      const timer =
+        left === Infinity
+          ? undefined
+          : clock.timer(
+              left,
+              () => {
+                done();
+                reject(deadlineError(call, last));
+              },
+              undefined,
+            );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      answer.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error as Error);
+        },
+      );
+    });
+  }
 }
 
 export function deadlineError(call: Call, last?: Error): APIConnectionTimeoutError {
@@ -39,75 +123,6 @@ export function deadlineError(call: Call, last?: Error): APIConnectionTimeoutErr
       { url: call.url, attempts: call.attempts, ...(last ? { cause: last } : {}) },
     ),
   );
-}
-
-export function aborted(call: Call): APIUserAbortError {
-  return new APIUserAbortError(`Request was aborted: GET ${call.url}`, {
-    url: call.url,
-    attempts: call.attempts,
-    cause: call.client.redactor.error(call.settings.signal?.reason),
-  });
-}
-
-/** Waits `ms` unless the wait would end past the deadline (then throws at once); an abort rejects at once. */
-export async function wait(call: Call, ms: number, last?: Error): Promise<void> {
-  if (ms >= timeLeft(call)) throw deadlineError(call, last);
-  await sleep(call, ms);
-}
-
-/** Waits `ms` on the client's clock; the caller's abort rejects it at once with `aborted()`. */
-export function sleep(call: Call, ms: number): Promise<void> {
-  const { signal } = call.settings;
-  const slept = call.client.clock.sleep(ms, signal);
-  return signal ? slept.catch(() => Promise.reject(aborted(call))) : slept;
-}
-
-/**
- * Awaits `answer` (the coordinator asking Redis: a slot, a payment, an
- * admission) for no longer than the call may wait: the deadline rejects it
- * with the deadline's error and an abort rejects it at once, whatever Redis
- * does. What `answer` brings later is dropped.
- */
-export function watch<T>(call: Call, answer: T | Promise<T>, last?: Error): Promise<T> {
-  const left = timeLeft(call);
-  const { signal } = call.settings;
-  const { clock } = call.client;
-  if (!(answer instanceof Promise) || (left === Infinity && !signal))
-    return Promise.resolve(answer);
-  return new Promise<T>((resolve, reject) => {
-    if (signal?.aborted) return reject(aborted(call));
-    if (left <= 0) return reject(deadlineError(call, last));
-    const done = () => {
-      clock.cancel(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      done();
-      reject(aborted(call));
-    };
-    const timer =
-      left === Infinity
-        ? undefined
-        : clock.timer(
-            left,
-            () => {
-              done();
-              reject(deadlineError(call, last));
-            },
-            undefined,
-          );
-    signal?.addEventListener('abort', onAbort, { once: true });
-    answer.then(
-      (value) => {
-        done();
-        resolve(value);
-      },
-      (error: unknown) => {
-        done();
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 /**

@@ -2,7 +2,8 @@
  * A hand-made `Call` for the policy unit tests: a client context made as the
  * client makes its own (clientContext), with an injected fetch, a scope from a
  * memory coordinator on an injected clock, and a logger that records every line. Steps are then driven
- * one at a time with a stub `next`, no network and no client.
+ * one at a time with a stub `next`, no network and no client: each made through its factory from the
+ * call's own client setup, as `steps()` makes them (`step.retry(call, next)`).
  */
 import type { BudgetNumbers } from '../../src/coordination/budget.js';
 import { timersClock, type Clock } from '../../src/coordination/clock.js';
@@ -12,9 +13,18 @@ import {
   type Scope,
 } from '../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../src/coordination/memory.js';
-import { clientContext } from '../../src/client-context.js';
+import { clientContext, type ClientSetup } from '../../src/client-context.js';
+import { breaker } from '../../src/policies/breaker.js';
+import { deadline } from '../../src/policies/deadline.js';
+import { exchange } from '../../src/policies/exchange.js';
+import { observe } from '../../src/policies/observe.js';
+import { pause } from '../../src/policies/pause.js';
+import { rateLimit } from '../../src/policies/rate-limit.js';
+import { retry } from '../../src/policies/retry.js';
+import { timeout } from '../../src/policies/timeout.js';
+import type { Waits } from '../../src/policies/waits.js';
 import { resolveOptions, type CallSettings } from '../../src/options.js';
-import { newCall, type Call, type ClientContext, type Outcome } from '../../src/pipeline.js';
+import { newCall, type Call, type Outcome, type Step } from '../../src/pipeline.js';
 import type {
   FetchLike,
   GetConversationParams,
@@ -53,7 +63,9 @@ export interface CallOptions {
 
 export interface Harness {
   call: Call;
-  context: ClientContext;
+  context: ClientSetup;
+  /** Every step, made once for this call's client through its factory. */
+  steps: Steps;
   scope: Scope;
   coordinator: MemoryCoordinator;
   /** Every line the client's log wrote, in order. */
@@ -103,10 +115,53 @@ export function makeCall(options: CallOptions = {}): Harness {
       deadlineMs: undefined,
       ...options.settings,
     },
-    context,
+    context.headers,
   );
-  return { call, context, scope, coordinator, logs };
+  const steps = makeSteps(context);
+  made.set(call, steps);
+  return { call, context, steps, scope, coordinator, logs };
 }
+
+type Name = 'retry' | 'deadline' | 'breaker' | 'pause' | 'rateLimit' | 'observe' | 'timeout';
+type Exchange = (call: Call) => Promise<Outcome>;
+type Steps = Record<Name, Step> & { exchange: Exchange; waits: Waits };
+
+function makeSteps(context: ClientSetup): Steps {
+  const { scope, waits, log, clock } = context;
+  return {
+    retry: retry({ random: context.random }, scope, waits, log),
+    deadline: deadline(waits),
+    breaker: breaker(scope, waits),
+    pause: pause(scope, waits, log),
+    rateLimit: rateLimit(scope, waits),
+    observe: observe(context, clock, log),
+    timeout: timeout(context.transport, waits),
+    exchange: exchange(context),
+    waits,
+  };
+}
+
+// The steps made for each hand-made call, so a test reads `step.pause(call, next)`.
+const made = new WeakMap<Call, Steps>();
+
+function stepsOf(call: Call): Steps {
+  const steps = made.get(call);
+  if (!steps) throw new Error('this call was not made by makeCall()');
+  return steps;
+}
+
+/** Each step of the call's own client: `step.retry(call, next)` runs the retry step made for it. */
+export const step = Object.fromEntries(
+  (['retry', 'deadline', 'breaker', 'pause', 'rateLimit', 'observe', 'timeout'] as const).map(
+    (name) => [name, ((call, next) => stepsOf(call)[name](call, next)) satisfies Step],
+  ),
+) as Record<Name, Step>;
+
+/** The exchange made for the call's client: `send(call)` sends, reads and settles one attempt. */
+export const send: Exchange = (call) => stepsOf(call).exchange(call);
+
+/** The call's client's deadline and waits (`Waits`, made by clientContext). */
+export const waitsOf = (call: Call): Waits => stepsOf(call).waits;
 
 /** A settled outcome for a stub `next` to resolve with. */
 export function outcome(call: Call, status = 200, headers: Record<string, string> = {}): Outcome {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { steps } from '../../src/client.js';
+import { clientContext } from '../../src/client-context.js';
 import { resolveOptions } from '../../src/options.js';
 
 const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
@@ -46,7 +47,7 @@ function builtOrder(): string[] {
     rateLimit: { perSecond: 10 },
     circuitBreaker: { failureThreshold: 5, openMs: 1_000 },
   });
-  return steps(settings).map((step) => step.name);
+  return steps(settings, clientContext(settings)).map((step) => step.name);
 }
 
 describe('docs/architecture.md against steps() in src/client.ts', () => {
@@ -60,12 +61,13 @@ describe('docs/architecture.md against steps() in src/client.ts', () => {
 
   it('exchange is what the client runs after the last step', () => {
     // The last step's `next` is the third argument the client hands to run().
-    expect(client).toMatch(/\brun\(this\.#steps, call, exchange\)/);
+    expect(client).toMatch(/\brun\(this\.#steps, call, this\.#exchange\)/);
+    expect(client).toMatch(/\bthis\.#exchange = exchange\(/);
   });
 
   it('a client without rateLimit or circuitBreaker leaves rateLimit and breaker out', () => {
     const settings = resolveOptions({ apiKey: 'ck_test_architecture' });
-    const built = steps(settings).map((step) => step.name);
+    const built = steps(settings, clientContext(settings)).map((step) => step.name);
     expect(built).toEqual(
       builtOrder().filter((name) => name !== 'rateLimit' && name !== 'breaker'),
     );

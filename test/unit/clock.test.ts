@@ -9,10 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeClock, type ClockTimer } from '../../src/coordination/clock.js';
 import { APIError } from '../../src/errors.js';
 import type { Call, Outcome } from '../../src/pipeline.js';
-import { pause } from '../../src/policies/pause.js';
-import { retry } from '../../src/policies/retry.js';
-import { timeout } from '../../src/policies/timeout.js';
-import { makeCall, never, outcome } from '../helpers/call.js';
+import { makeCall, never, outcome, step } from '../helpers/call.js';
 
 interface Pending {
   at: number;
@@ -89,7 +86,7 @@ describe('the steps wait on the client clock, never on a global timer', () => {
       if (sent++ === 0) throw status(call, 503);
       return outcome(call);
     };
-    const result = retry(call, next);
+    const result = step.retry(call, next);
     await flush();
     // The first backoff: 500 ms less up to 25 % jitter.
     expect(waiting()).toHaveLength(1);
@@ -106,7 +103,7 @@ describe('the steps wait on the client clock, never on a global timer', () => {
     const { call, scope } = makeCall({ clock });
     scope.pause(300);
     const next = vi.fn(async () => outcome(call));
-    const result = pause(call, next);
+    const result = step.pause(call, next);
     await flush();
     expect(waiting()).toEqual([300]);
     expect(vi.getTimerCount()).toBe(0);
@@ -119,7 +116,7 @@ describe('the steps wait on the client clock, never on a global timer', () => {
   it("timeout: the attempt's timer is the client clock's", async () => {
     const { clock, waiting, advance } = manualClock();
     const { call } = makeCall({ clock, settings: { timeoutMs: 2_000 } });
-    const result = timeout(call, never);
+    const result = step.timeout(call, never);
     result.catch(() => {});
     expect(waiting()).toEqual([2_000]);
     expect(vi.getTimerCount()).toBe(0);

@@ -151,13 +151,21 @@ describe('the structure of src/', () => {
   it('has no step importing another step: what steps share lives in files that are no step', () => {
     const isStep = (file: string) =>
       file === 'policies/exchange.ts' ||
-      (file.startsWith('policies/') && /^export const \w+: Step\b/m.test(texts.get(file)!));
+      (file.startsWith('policies/') &&
+        /^export function \w+\([^)]*\): Step\b/m.test(texts.get(file)!));
     const steps = files.filter(isStep);
     expect(steps).toEqual(expect.arrayContaining(['policies/retry.ts', 'policies/pause.ts']));
     const crossings = imports
       .filter(({ from, to }) => isStep(from) && steps.includes(to))
       .map(({ from, to }) => `${from} -> ${to}`);
     expect(crossings).toEqual([]);
+  });
+
+  it('has no step reading the shared client context: each gets what it needs from its factory', () => {
+    const readers = files.filter(
+      (file) => file.startsWith('policies/') && /\bcall\.client\b/.test(texts.get(file)!),
+    );
+    expect(readers).toEqual([]);
   });
 
   it('gives every file in src/ a layer', () => {

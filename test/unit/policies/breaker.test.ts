@@ -3,8 +3,7 @@ import { timersClock } from '../../../src/coordination/clock.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIError, CircuitOpenError } from '../../../src/errors.js';
 import { run, type Outcome } from '../../../src/pipeline.js';
-import { breaker } from '../../../src/policies/breaker.js';
-import { makeCall, outcome, type Harness } from '../../helpers/call.js';
+import { makeCall, outcome, type Harness, step } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
@@ -38,7 +37,7 @@ function attempt(h: Harness, status: number, headers: Record<string, string> = {
         );
   });
   // Through the runner: an open circuit throws before any await, and the runner makes that a rejection.
-  return { result: run([breaker], h.call, next).catch((e: unknown) => e), next };
+  return { result: run([step.breaker], h.call, next).catch((e: unknown) => e), next };
 }
 
 describe('the breaker step', () => {
@@ -65,7 +64,11 @@ describe('the breaker step', () => {
 
     let answer!: (o: Outcome) => void;
     const probe = call();
-    const probing = run([breaker], probe.call, () => new Promise<Outcome>((r) => (answer = r)));
+    const probing = run(
+      [step.breaker],
+      probe.call,
+      () => new Promise<Outcome>((r) => (answer = r)),
+    );
     const during = attempt(call(), 200);
     expect(await during.result).toBeInstanceOf(CircuitOpenError);
     expect(during.next).not.toHaveBeenCalled();

@@ -6,8 +6,7 @@ import { APIConnectionError, NotFoundError, ResponseValidationError } from '../.
 import { isFinal } from '../../../src/policies/waits.js';
 import { ENDPOINT } from '../../../src/endpoint.js';
 import type { Call } from '../../../src/pipeline.js';
-import { exchange } from '../../../src/policies/exchange.js';
-import { apiKey, failure, makeCall, origin } from '../../helpers/call.js';
+import { apiKey, failure, makeCall, origin, send } from '../../helpers/call.js';
 import { fakeFetch, json } from '../../helpers/fake-fetch.js';
 
 afterEach(() => void vi.restoreAllMocks());
@@ -23,7 +22,7 @@ describe('the exchange', () => {
     const { call } = makeCall({ fetch });
     call.abort = new AbortController();
     call.headers = { ...call.headers, traceparent: '00-abc-def-01' };
-    const outcome = await exchange(call);
+    const outcome = await send(call);
     expect(outcome.data).toEqual(conversation);
     expect(fetch).toHaveBeenCalledOnce();
     expect(fetch).toHaveBeenCalledWith(call.url, {
@@ -42,7 +41,7 @@ describe('the exchange', () => {
       }),
     });
     const { call } = makeCall({ fetch: () => Promise.reject(refused) });
-    const error = await failure(exchange(call));
+    const error = await failure(send(call));
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error.message).toBe(`Connection error: GET ${call.url}: ECONNREFUSED`);
     expect(isFinal(error)).toBe(false);
@@ -61,7 +60,7 @@ describe('the exchange', () => {
     const { call } = makeCall({
       fetch: () => Promise.reject(new TypeError('fetch failed', { cause })),
     });
-    const error = await failure(exchange(call));
+    const error = await failure(send(call));
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error.message).toBe(`Connection error: GET ${call.url}: ECONNREFUSED`);
     const copied = (error.cause as { cause: { errors: Error[] } }).cause.errors;
@@ -77,7 +76,7 @@ describe('the exchange', () => {
       fetch: async () => new Response(JSON.stringify(conversation)),
       settings: { maxResponseBytes: 10 },
     });
-    const error = (await failure(exchange(call))) as ResponseValidationError;
+    const error = (await failure(send(call))) as ResponseValidationError;
     expect(error).toBeInstanceOf(ResponseValidationError);
     expect(error.issues[0]?.message).toBe('is larger than maxResponseBytes (10 bytes)');
   });
@@ -94,10 +93,10 @@ describe('the exchange', () => {
       }),
     );
     const { fetch } = fakeFetch(() => json(200, conversation));
-    await exchange(makeCall({ fetch }).call);
+    await send(makeCall({ fetch }).call);
     expect(built).toBe(0);
     // The control: the same spy sees the Request a middleware needs.
-    await exchange(makeCall({ fetch, middleware: [{ onRequest: () => undefined }] }).call);
+    await send(makeCall({ fetch, middleware: [{ onRequest: () => undefined }] }).call);
     expect(built).toBe(1);
     expect(fetch).toHaveBeenCalledTimes(2);
   });
@@ -115,7 +114,7 @@ describe('middleware in the exchange', () => {
       order.push('fetch');
       return json(200, conversation);
     });
-    await exchange(makeCall({ fetch, middleware: [tag('a'), tag('b')] }).call);
+    await send(makeCall({ fetch, middleware: [tag('a'), tag('b')] }).call);
     expect(order).toEqual(['a.onRequest', 'b.onRequest', 'fetch', 'b.onResponse', 'a.onResponse']);
   });
 
@@ -135,7 +134,7 @@ describe('middleware in the exchange', () => {
       fetch: () => Promise.reject(new TypeError('fetch failed')),
       middleware,
     });
-    await expect(exchange(call)).resolves.toMatchObject({ data: conversation });
+    await expect(send(call)).resolves.toMatchObject({ data: conversation });
     expect(order).toEqual(['c.onError', 'b.onError']);
   });
 
@@ -153,7 +152,7 @@ describe('middleware in the exchange', () => {
       },
     ];
     const { call } = makeCall({ fetch: () => Promise.reject(original), middleware });
-    const error = await failure(exchange(call));
+    const error = await failure(send(call));
     expect(seen).toEqual([original, replaced]);
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error.message).toBe(`Connection error: GET ${call.url}: replaced by b`);
@@ -170,7 +169,7 @@ describe('middleware in the exchange', () => {
         { onRequest: later },
       ],
     });
-    expect(await failure(exchange(call))).toBeInstanceOf(NotFoundError);
+    expect(await failure(send(call))).toBeInstanceOf(NotFoundError);
     expect(fetch).not.toHaveBeenCalled();
     expect(later).not.toHaveBeenCalled();
     expect(onResponse).not.toHaveBeenCalled();
@@ -204,7 +203,7 @@ describe('middleware in the exchange', () => {
       params: { agentId: 'agent_1', conversationId: 'conv_1', isPlatformId: true },
     });
     call.abort = controller;
-    await exchange(call);
+    await send(call);
     expect(calls[0]?.url).toBe(`${call.url}&via=middleware`);
     expect(calls[0]?.headers.get('x-tenant')).toBe('t_1');
     expect(calls[0]?.headers.get('authorization')).toBe(apiKey);
@@ -239,11 +238,11 @@ describe('middleware in the exchange', () => {
     ];
     const { call } = makeCall({ fetch, middleware });
     call.abort = attempt;
-    await exchange(call);
+    await send(call);
     expect(abortedInFlight).toBe(true); // the attempt's abort reached the transport
     for (let i = 0; i < 3; i++) {
       call.abort = new AbortController();
-      await exchange(call);
+      await send(call);
       expect(abortedInFlight).toBe(false);
       // The client's listener on the app's signal is gone once the attempt is over.
       expect(getEventListeners(app.signal, 'abort')).toHaveLength(appListeners);
@@ -259,7 +258,7 @@ describe('middleware in the exchange', () => {
       middleware: [{ onRequest }],
       params: { agentId: 'agent_1', conversationId: 'conv_1', isPlatformId: false },
     });
-    await exchange(call);
+    await send(call);
     const [arg] = onRequest.mock.calls[0] as [Parameters<NonNullable<Middleware['onRequest']>>[0]];
     expect(arg.request).toBeInstanceOf(Request);
     expect(arg.request.url).toBe(call.url);
@@ -285,7 +284,7 @@ describe('middleware in the exchange', () => {
         },
       ],
     });
-    const error = await failure(exchange(call));
+    const error = await failure(send(call));
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error.message).toBe(`Middleware onRequest failed: GET ${call.url}: bad [redacted]`);
     expect(isFinal(error)).toBe(true);
@@ -300,13 +299,13 @@ describe('middleware in the exchange', () => {
       onRequest: () => value,
       onResponse: () => value,
     }));
-    await expect(exchange(makeCall({ fetch, middleware: quiet }).call)).resolves.toMatchObject({
+    await expect(send(makeCall({ fetch, middleware: quiet }).call)).resolves.toMatchObject({
       data: conversation,
     });
 
     const odd = { onResponse: () => ({ status: 200 }) as unknown as Response };
     const { call } = makeCall({ fetch, middleware: [odd] });
-    const error = await failure(exchange(call));
+    const error = await failure(send(call));
     expect(error).toBeInstanceOf(APIConnectionError);
     expect(error.message).toBe(
       `Middleware onResponse failed: GET ${call.url}: must return a Response or nothing`,

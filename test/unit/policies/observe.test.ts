@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { APIConnectionError, APIError, ResponseValidationError } from '../../../src/errors.js';
-import { observe } from '../../../src/policies/observe.js';
-import { apiKey, failure, makeCall, outcome } from '../../helpers/call.js';
+import { apiKey, failure, makeCall, outcome, step } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
@@ -23,7 +22,7 @@ function after<T>(ms: number, settle: () => T) {
 describe('the observe step', () => {
   it('records a successful attempt with its status and duration, and logs it at debug', async () => {
     const { call, logs } = makeCall();
-    const done = observe(
+    const done = step.observe(
       call,
       after(40, () => outcome(call, 200, { 'x-request-id': 'req_1' })),
     );
@@ -50,7 +49,7 @@ describe('the observe step', () => {
     const invalid = new ResponseValidationError([], '', 200, new Headers(), context);
     const unanswered = new APIConnectionError('reset', context);
     for (const error of [answered, invalid, unanswered]) {
-      const thrown = await failure(observe(call, () => Promise.reject(error)));
+      const thrown = await failure(step.observe(call, () => Promise.reject(error)));
       expect(thrown).toBe(error);
       call.n++;
     }
@@ -65,9 +64,9 @@ describe('the observe step', () => {
     const { call } = makeCall();
     call.heldMs = 612.345;
     call.heldSource = 'rate-limit';
-    await observe(call, async () => outcome(call));
+    await step.observe(call, async () => outcome(call));
     call.n = 2;
-    await observe(call, async () => outcome(call));
+    await step.observe(call, async () => outcome(call));
     expect(call.attempts).toEqual([
       { attempt: 1, status: 200, durationMs: 0, delayMs: 612.3, delaySource: 'rate-limit' },
       { attempt: 2, status: 200, durationMs: 0 },
@@ -77,7 +76,7 @@ describe('the observe step', () => {
   it('gives each attempt its own copy of the request headers', async () => {
     const { call, context } = makeCall();
     let seen: Record<string, string> | undefined;
-    await observe(call, async () => {
+    await step.observe(call, async () => {
       seen = call.headers;
       call.headers['x-mutated'] = 'by a custom fetch';
       return outcome(call);
@@ -89,7 +88,7 @@ describe('the observe step', () => {
 
   it('writes no debug line when the level is above debug', async () => {
     const { call, logs } = makeCall({ logLevel: 'info' });
-    await observe(call, async () => outcome(call));
+    await step.observe(call, async () => outcome(call));
     expect(call.attempts).toHaveLength(1);
     expect(logs).toEqual([]);
   });

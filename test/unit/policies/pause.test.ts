@@ -3,8 +3,7 @@ import { timersClock } from '../../../src/coordination/clock.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIError, APIUserAbortError, RateLimitError } from '../../../src/errors.js';
 import type { Call } from '../../../src/pipeline.js';
-import { pause } from '../../../src/policies/pause.js';
-import { failure, makeCall, outcome } from '../../helpers/call.js';
+import { failure, makeCall, outcome, step } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
@@ -20,7 +19,7 @@ describe('the pause step', () => {
   it('sends at once when the scope is not paused', async () => {
     const { call } = makeCall({ clock });
     const next = vi.fn(async () => outcome(call));
-    await pause(call, next);
+    await step.pause(call, next);
     expect(next).toHaveBeenCalledOnce();
     expect(call.heldMs).toBe(0);
     expect(call.heldSource).toBeUndefined();
@@ -32,7 +31,7 @@ describe('the pause step', () => {
     // Already in flight when the pause starts; its own 429 at 100 ms asks for 500 ms more.
     const inFlight = makeCall({ clock, coordinator });
     const extending = failure(
-      pause(inFlight.call, () => {
+      step.pause(inFlight.call, () => {
         const error = answered(inFlight.call, 429, { 'retry-after-ms': '500' });
         return new Promise((_, reject) => setTimeout(() => reject(error), 100));
       }),
@@ -40,7 +39,7 @@ describe('the pause step', () => {
     // A 429 asking for 200 ms pauses the whole scope.
     const first = makeCall({ clock, coordinator });
     const error = await failure(
-      pause(first.call, () =>
+      step.pause(first.call, () =>
         Promise.reject(answered(first.call, 429, { 'retry-after-ms': '200' })),
       ),
     );
@@ -49,7 +48,7 @@ describe('the pause step', () => {
 
     const held = makeCall({ clock, coordinator });
     let sentAt: number | undefined;
-    const sent = pause(held.call, async () => {
+    const sent = step.pause(held.call, async () => {
       sentAt = Date.now() - start;
       return outcome(held.call);
     });
@@ -67,7 +66,9 @@ describe('the pause step', () => {
 
   it('pauses the whole scope after a 429 that asks for a wait, and says so once at warn', async () => {
     const { call, scope, logs } = makeCall({ clock });
-    await failure(pause(call, () => Promise.reject(answered(call, 429, { 'retry-after': '2' }))));
+    await failure(
+      step.pause(call, () => Promise.reject(answered(call, 429, { 'retry-after': '2' }))),
+    );
     expect(scope.pausedFor()).toBe(2_000);
     const warnings = logs.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
@@ -78,7 +79,7 @@ describe('the pause step', () => {
   it('pauses after a 503 that asks for a wait, but not after a 500 that does, nor a 429 asking for 0 ms', async () => {
     const unavailable = makeCall({ clock });
     await failure(
-      pause(unavailable.call, () =>
+      step.pause(unavailable.call, () =>
         Promise.reject(answered(unavailable.call, 503, { 'retry-after-ms': '300' })),
       ),
     );
@@ -90,7 +91,7 @@ describe('the pause step', () => {
     ] as const) {
       const { call, scope, logs } = makeCall({ clock });
       await failure(
-        pause(call, () => Promise.reject(answered(call, status, { 'retry-after-ms': wait }))),
+        step.pause(call, () => Promise.reject(answered(call, status, { 'retry-after-ms': wait }))),
       );
       expect(scope.pausedFor(), `${status} asking for ${wait} ms`).toBe(0);
       expect(logs.filter((l) => l.level === 'warn')).toEqual([]);
@@ -108,7 +109,7 @@ describe('the pause step', () => {
     });
     call.n = 2;
     scope.pause(250);
-    const sent = pause(call, async () => outcome(call));
+    const sent = step.pause(call, async () => outcome(call));
     await vi.advanceTimersByTimeAsync(250);
     await sent;
     expect(call.attempts[0]).toMatchObject({ delayMs: 350, delaySource: 'rate-limit' });
@@ -120,7 +121,7 @@ describe('the pause step', () => {
     const { call, scope } = makeCall({ clock, settings: { signal: controller.signal } });
     scope.pause(10_000);
     const next = vi.fn(async () => outcome(call));
-    const result = failure(pause(call, next));
+    const result = failure(step.pause(call, next));
     await vi.advanceTimersByTimeAsync(50);
     controller.abort();
     const error = await result;

@@ -3,9 +3,7 @@ import { timersClock } from '../../../src/coordination/clock.js';
 import type { RateNumbers } from '../../../src/coordination/coordinator.js';
 import { MemoryCoordinator } from '../../../src/coordination/memory.js';
 import { APIConnectionTimeoutError, APIError } from '../../../src/errors.js';
-import { startDeadline } from '../../../src/policies/waits.js';
-import { rateLimit } from '../../../src/policies/rate-limit.js';
-import { failure, makeCall, outcome, type CallOptions } from '../../helpers/call.js';
+import { failure, makeCall, outcome, type CallOptions, step, waitsOf } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
@@ -25,7 +23,7 @@ describe('the rateLimit step', () => {
     const start = Date.now();
     const sentAt: number[] = [];
     const send = (h: ReturnType<typeof call>) =>
-      rateLimit(h.call, async () => {
+      step.rateLimit(h.call, async () => {
         sentAt.push(Date.now() - start);
         return outcome(h.call);
       });
@@ -41,11 +39,11 @@ describe('the rateLimit step', () => {
 
   it('refuses a slot that would come after the deadline, at once, sending nothing', async () => {
     const call = scopeOf(tenPerSecond);
-    await rateLimit(call().call, async () => outcome(call().call));
+    await step.rateLimit(call().call, async () => outcome(call().call));
     const late = call({ settings: { deadlineMs: 50 } });
-    startDeadline(late.call);
+    waitsOf(late.call).start(late.call);
     const next = vi.fn(async () => outcome(late.call));
-    const error = await failure(rateLimit(late.call, next));
+    const error = await failure(step.rateLimit(late.call, next));
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.message).toContain('exceeded its deadline of 50 ms');
     expect(next).not.toHaveBeenCalled();
@@ -56,7 +54,7 @@ describe('the rateLimit step', () => {
       const call = scopeOf({ ...tenPerSecond, adaptive: true });
       const { call: failed, scope } = call();
       await failure(
-        rateLimit(failed, () =>
+        step.rateLimit(failed, () =>
           Promise.reject(
             APIError.from(status, '', new Headers(), {}, { url: failed.url, attempts: [] }),
           ),

@@ -8,9 +8,8 @@ import {
   ResponseValidationError,
 } from '../../../src/errors.js';
 import type { Call, Outcome } from '../../../src/pipeline.js';
-import { markFinal, startDeadline } from '../../../src/policies/waits.js';
-import { retry } from '../../../src/policies/retry.js';
-import { failure, makeCall, outcome, type CallOptions } from '../../helpers/call.js';
+import { markFinal } from '../../../src/policies/waits.js';
+import { failure, makeCall, outcome, type CallOptions, step, waitsOf } from '../../helpers/call.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -52,7 +51,7 @@ describe('the retry step', () => {
   it('retries a 500 after the backoff, records the wait on the failed attempt, and says so at info', async () => {
     const { call, logs } = harness();
     const { next, sentAt } = attempts(call, status(call, 500), 'ok');
-    const result = retry(call, next);
+    const result = step.retry(call, next);
     await vi.advanceTimersByTimeAsync(499);
     expect(next).toHaveBeenCalledOnce();
     await vi.advanceTimersByTimeAsync(1);
@@ -69,7 +68,7 @@ describe('the retry step', () => {
   it('waits what a 429 asks for in retry-after-ms instead of the backoff', async () => {
     const { call } = harness();
     const { next, sentAt } = attempts(call, status(call, 429, { 'retry-after-ms': '1250' }));
-    const result = retry(call, next);
+    const result = step.retry(call, next);
     await vi.advanceTimersByTimeAsync(2_000);
     await result;
     expect(sentAt).toEqual([0, 1_250]);
@@ -80,7 +79,7 @@ describe('the retry step', () => {
     const { call } = harness({ settings: { maxRetries: 2 } });
     const errors = [1, 2, 3].map(() => status(call, 503));
     const { next, sentAt } = attempts(call, ...errors);
-    const result = failure(retry(call, next));
+    const result = failure(step.retry(call, next));
     await vi.advanceTimersByTimeAsync(10_000);
     expect(await result).toBe(errors[2]);
     expect(sentAt).toEqual([0, 500, 1_500]);
@@ -97,18 +96,18 @@ describe('the retry step', () => {
     ]) {
       const { call } = harness();
       const { next } = attempts(call, error);
-      expect(await failure(retry(call, next)), error.name).toBe(error);
+      expect(await failure(step.retry(call, next)), error.name).toBe(error);
       expect(next).toHaveBeenCalledOnce();
     }
   });
 
   it('refuses a retry whose wait would end past the deadline, at once, with the last error as cause', async () => {
     const { call } = harness({ settings: { deadlineMs: 300 } });
-    startDeadline(call);
+    waitsOf(call).start(call);
     const last = status(call, 500);
     const { next } = attempts(call, last);
     const before = Date.now();
-    const error = await failure(retry(call, next));
+    const error = await failure(step.retry(call, next));
     expect(Date.now()).toBe(before);
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.message).toContain('exceeded its deadline of 300 ms');
@@ -124,7 +123,7 @@ describe('the retry step', () => {
       scope.pause(2_000); // another call's 429 during this attempt
       return failed();
     });
-    const result = retry(call, next);
+    const result = step.retry(call, next);
     await vi.advanceTimersByTimeAsync(3_000);
     await result;
     expect(sentAt).toEqual([0, 2_000]);
@@ -135,7 +134,7 @@ describe('the retry step', () => {
     const budget = { capacity: 5, retryCost: 5, timeoutCost: 10 };
     const { call, scope, logs } = harness({ budget });
     const { next } = attempts(call, status(call, 500), status(call, 500), 'ok');
-    const result = failure(retry(call, next));
+    const result = failure(step.retry(call, next));
     await vi.advanceTimersByTimeAsync(10_000);
     expect(await result).toBeInstanceOf(APIError);
     expect(next).toHaveBeenCalledTimes(2);
@@ -146,7 +145,7 @@ describe('the retry step', () => {
 
     const ok = harness({ budget });
     ok.scope.payRetry(false);
-    await retry(ok.call, attempts(ok.call, 'ok').next);
+    await step.retry(ok.call, attempts(ok.call, 'ok').next);
     expect(ok.scope.budgetTokens()).toBe(1);
   });
 
@@ -154,7 +153,7 @@ describe('the retry step', () => {
     const controller = new AbortController();
     const { call } = harness({ settings: { signal: controller.signal } });
     const { next } = attempts(call, status(call, 500));
-    const result = failure(retry(call, next));
+    const result = failure(step.retry(call, next));
     await vi.advanceTimersByTimeAsync(100);
     controller.abort();
     expect(await result).toBeInstanceOf(APIUserAbortError);

@@ -13,7 +13,10 @@ function settled(
   const { overLimit = false, headers = {}, ...callOptions } = options;
   const harness = makeCall(callOptions);
   const response = new Response(null, { status, headers });
-  return { ...harness, result: settle(harness.call, response, { text, overLimit }) };
+  return {
+    ...harness,
+    result: settle(harness.context, harness.call, response, { text, overLimit }),
+  };
 }
 
 describe('settle', () => {

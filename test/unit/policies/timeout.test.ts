@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { timersClock } from '../../../src/coordination/clock.js';
 import { APIConnectionTimeoutError, APIUserAbortError } from '../../../src/errors.js';
-import { isFinal, startDeadline } from '../../../src/policies/waits.js';
+import { isFinal } from '../../../src/policies/waits.js';
 import type { Call } from '../../../src/pipeline.js';
-import { timeout } from '../../../src/policies/timeout.js';
-import { failure, makeCall, never, outcome } from '../../helpers/call.js';
+import { failure, makeCall, never, outcome, step, waitsOf } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
@@ -16,7 +15,7 @@ const attemptSignal = (call: Call) => (call.abort as AbortController | undefined
 describe('the timeout step', () => {
   it('rejects with APIConnectionTimeoutError after timeoutMs and aborts the attempt signal', async () => {
     const { call } = makeCall({ clock, settings: { timeoutMs: 100 } });
-    const result = failure(timeout(call, never));
+    const result = failure(step.timeout(call, never));
     const signal = attemptSignal(call)!;
     expect(signal.aborted).toBe(false);
     await vi.advanceTimersByTimeAsync(99);
@@ -31,19 +30,19 @@ describe('the timeout step', () => {
 
   it('gives a fresh signal to every attempt', async () => {
     const { call } = makeCall({ clock, settings: { timeoutMs: 100 } });
-    const first = failure(timeout(call, never));
+    const first = failure(step.timeout(call, never));
     const firstSignal = attemptSignal(call);
     await vi.advanceTimersByTimeAsync(100);
     await first;
-    await timeout(call, async () => outcome(call));
+    await step.timeout(call, async () => outcome(call));
     expect(attemptSignal(call)).not.toBe(firstSignal);
     expect(attemptSignal(call)?.aborted).toBe(false);
   });
 
   it('throws the deadline error, final, when the deadline comes before the timeout', async () => {
     const { call } = makeCall({ clock, settings: { timeoutMs: 1_000, deadlineMs: 250 } });
-    startDeadline(call);
-    const result = failure(timeout(call, never));
+    waitsOf(call).start(call);
+    const result = failure(step.timeout(call, never));
     await vi.advanceTimersByTimeAsync(250);
     const error = await result;
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
@@ -55,7 +54,7 @@ describe('the timeout step', () => {
   it('rejects at once with APIUserAbortError when the caller aborts, passing the reason to the transport', async () => {
     const controller = new AbortController();
     const { call } = makeCall({ clock, settings: { signal: controller.signal } });
-    const result = failure(timeout(call, never));
+    const result = failure(step.timeout(call, never));
     const reason = new Error('caller gave up');
     controller.abort(reason);
     expect(await result).toBeInstanceOf(APIUserAbortError);
@@ -66,7 +65,7 @@ describe('the timeout step', () => {
   it('sends nothing when the caller has already aborted', async () => {
     const { call } = makeCall({ clock, settings: { signal: AbortSignal.abort() } });
     const next = vi.fn(never);
-    expect(await failure(timeout(call, next))).toBeInstanceOf(APIUserAbortError);
+    expect(await failure(step.timeout(call, next))).toBeInstanceOf(APIUserAbortError);
     expect(next).not.toHaveBeenCalled();
   });
 
@@ -76,10 +75,10 @@ describe('the timeout step', () => {
     const unlisten = vi.spyOn(controller.signal, 'removeEventListener');
     const { call } = makeCall({ clock, settings: { signal: controller.signal } });
     const ok = outcome(call);
-    await expect(timeout(call, async () => ok)).resolves.toBe(ok);
+    await expect(step.timeout(call, async () => ok)).resolves.toBe(ok);
     expect(vi.getTimerCount()).toBe(0);
     const broken = new Error('reset');
-    expect(await failure(timeout(call, () => Promise.reject(broken)))).toBe(broken);
+    expect(await failure(step.timeout(call, () => Promise.reject(broken)))).toBe(broken);
     expect(vi.getTimerCount()).toBe(0);
     expect(listen).toHaveBeenCalledTimes(2);
     expect(unlisten).toHaveBeenCalledTimes(2);

@@ -6,17 +6,8 @@ import {
   InternalServerError,
 } from '../../../src/errors.js';
 import { run } from '../../../src/pipeline.js';
-import { deadline } from '../../../src/policies/deadline.js';
-import {
-  isFinal,
-  markFinal,
-  startDeadline,
-  timeLeft,
-  wait,
-  watch,
-} from '../../../src/policies/waits.js';
-import { pause } from '../../../src/policies/pause.js';
-import { apiKey, failure, makeCall, outcome } from '../../helpers/call.js';
+import { isFinal, markFinal } from '../../../src/policies/waits.js';
+import { apiKey, failure, makeCall, outcome, step, waitsOf } from '../../helpers/call.js';
 
 beforeEach(() => void vi.useFakeTimers());
 afterEach(() => void vi.useRealTimers());
@@ -26,26 +17,26 @@ const clock = timersClock(() => Date.now());
 describe('the deadline', () => {
   it('starts on the client clock when the call starts, and is absent without deadlineMs', () => {
     const timed = makeCall({ clock, settings: { deadlineMs: 1_500 } }).call;
-    startDeadline(timed);
+    waitsOf(timed).start(timed);
     expect(timed.deadlineAt).toBe(Date.now() + 1_500);
     vi.advanceTimersByTime(400);
-    expect(timeLeft(timed)).toBe(1_100);
+    expect(waitsOf(timed).timeLeft(timed)).toBe(1_100);
 
     const open = makeCall({ clock }).call;
-    startDeadline(open);
+    waitsOf(open).start(open);
     expect(open.deadlineAt).toBeUndefined();
-    expect(timeLeft(open)).toBe(Infinity);
+    expect(waitsOf(open).timeLeft(open)).toBe(Infinity);
   });
 
   it('refuses a wait that would end past it at once, instead of waiting only to fail', async () => {
     const { call } = makeCall({ clock, settings: { deadlineMs: 300 } });
-    startDeadline(call);
+    waitsOf(call).start(call);
     const before = Date.now();
     const last = new InternalServerError(500, new Headers(), {}, '500', {
       url: call.url,
       attempts: [],
     });
-    const error = await failure(wait(call, 500, last));
+    const error = await failure(waitsOf(call).wait(call, 500, last));
     expect(Date.now()).toBe(before);
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.message).toBe(`Request exceeded its deadline of 300 ms: GET ${call.url}`);
@@ -55,9 +46,11 @@ describe('the deadline', () => {
 
   it('waits out a wait that ends before it', async () => {
     const { call } = makeCall({ clock, settings: { deadlineMs: 300 } });
-    startDeadline(call);
+    waitsOf(call).start(call);
     let done = false;
-    const waited = wait(call, 250).then(() => (done = true));
+    const waited = waitsOf(call)
+      .wait(call, 250)
+      .then(() => (done = true));
     await vi.advanceTimersByTimeAsync(249);
     expect(done).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
@@ -67,10 +60,10 @@ describe('the deadline', () => {
 
   it('refuses a rate-limit pause that would end past it, sending nothing', async () => {
     const { call, scope } = makeCall({ clock, settings: { deadlineMs: 300 } });
-    startDeadline(call);
+    waitsOf(call).start(call);
     scope.pause(500);
     const next = vi.fn(async () => outcome(call));
-    const error = await failure(pause(call, next));
+    const error = await failure(step.pause(call, next));
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.message).toContain('exceeded its deadline of 300 ms');
     expect(next).not.toHaveBeenCalled();
@@ -80,18 +73,20 @@ describe('the deadline', () => {
 describe('the deadline step', () => {
   it('sends while time is left', async () => {
     const { call } = makeCall({ clock, settings: { deadlineMs: 1_000 } });
-    startDeadline(call);
+    waitsOf(call).start(call);
     const next = vi.fn(async () => outcome(call));
-    await expect(run([deadline], call, next)).resolves.toMatchObject({ text: '{"_id":"conv_1"}' });
+    await expect(run([step.deadline], call, next)).resolves.toMatchObject({
+      text: '{"_id":"conv_1"}',
+    });
     expect(next).toHaveBeenCalledOnce();
   });
 
   it('sends no attempt once the deadline has passed, with a final error that is not retried', async () => {
     const { call } = makeCall({ clock, settings: { deadlineMs: 1_000 } });
-    startDeadline(call);
+    waitsOf(call).start(call);
     vi.advanceTimersByTime(1_000);
     const next = vi.fn(async () => outcome(call));
-    const error = await failure(run([deadline], call, next));
+    const error = await failure(run([step.deadline], call, next));
     expect(error).toBeInstanceOf(APIConnectionTimeoutError);
     expect(error.message).toBe(`Request exceeded its deadline of 1000 ms: GET ${call.url}`);
     expect(isFinal(error)).toBe(true);
@@ -103,7 +98,7 @@ describe('the deadline step', () => {
     controller.abort(new Error(`stop ${apiKey}`));
     const { call } = makeCall({ clock, settings: { signal: controller.signal } });
     const next = vi.fn(async () => outcome(call));
-    const error = await failure(run([deadline], call, next));
+    const error = await failure(run([step.deadline], call, next));
     expect(error).toBeInstanceOf(APIUserAbortError);
     expect((error.cause as Error).message).toBe('stop [redacted]');
     expect(next).not.toHaveBeenCalled();
@@ -123,8 +118,8 @@ describe('watch: an answer from the coordinator, waited for within the call', ()
 
   it('ends at the deadline with the deadline error, however long the answer takes', async () => {
     const { call } = makeCall({ clock, settings: { deadlineMs: 400 } });
-    startDeadline(call);
-    const watched = watch(call, never);
+    waitsOf(call).start(call);
+    const watched = waitsOf(call).watch(call, never);
     const settled = expect(watched).rejects.toBeInstanceOf(APIConnectionTimeoutError);
     vi.advanceTimersByTime(399);
     await Promise.resolve();
@@ -136,19 +131,21 @@ describe('watch: an answer from the coordinator, waited for within the call', ()
   it('ends at once on an abort', async () => {
     const controller = new AbortController();
     const { call } = makeCall({ clock, settings: { signal: controller.signal } });
-    const watched = watch(call, never);
+    const watched = waitsOf(call).watch(call, never);
     controller.abort();
     await expect(watched).rejects.toBeInstanceOf(APIUserAbortError);
   });
 
   it('hands on an answer that comes in time, and its failure, and leaves no timer behind', async () => {
     const { call } = makeCall({ clock, settings: { deadlineMs: 400 } });
-    startDeadline(call);
-    await expect(watch(call, Promise.resolve(7))).resolves.toBe(7);
-    await expect(watch(call, Promise.reject(new Error('local')))).rejects.toThrow('local');
+    waitsOf(call).start(call);
+    await expect(waitsOf(call).watch(call, Promise.resolve(7))).resolves.toBe(7);
+    await expect(waitsOf(call).watch(call, Promise.reject(new Error('local')))).rejects.toThrow(
+      'local',
+    );
     expect(vi.getTimerCount()).toBe(0);
     const open = makeCall({ clock }).call;
     const answer = Promise.resolve(1);
-    expect(watch(open, answer)).toBe(answer); // nothing to watch for: no promise, no timer
+    expect(waitsOf(open).watch(open, answer)).toBe(answer); // nothing to watch for: no promise, no timer
   });
 });

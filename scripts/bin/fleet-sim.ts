@@ -1,3 +1,5 @@
+// Each run bundles into .cache/fleet-sim.<pid>.mjs and renames it into place: runs at once
+// (tests start several) never read a bundle another run is still writing.
 /**
  * `npm run fleet:sim`: how a fleet behaves past what one machine can run.
  * N processes share one upstream limit (a token bucket of `--limit`

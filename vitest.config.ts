@@ -1,18 +1,33 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirst } from './test/setup/sequencer.js';
 
 // Most files wait on sockets, child processes and timers, not on the CPU, so
-// the first group runs several files at once even on a 2-core machine. The
-// files that measure real rates and delays (faults/flow, the Redis fleet) run
-// after it, one at a time, so the machine is theirs. Projects of one group
-// share one maxWorkers.
+// the first group runs several files at once even on a 2-core machine; the
+// longest start first (test/setup/sequencer.ts) so that none is left running
+// alone at the end. The files that measure real rates and delays run after it:
+// the two faults/flow runs side by side (one process each, a few requests per
+// millisecond at most), then the Redis fleet files one at a time, so the
+// machine is theirs. Projects of one group share one maxWorkers.
 const WAITING = { maxWorkers: 4, sequence: { groupOrder: 0 } };
-const ALONE = { maxWorkers: 1, sequence: { groupOrder: 1 } };
+const PAIRED = { maxWorkers: 2, sequence: { groupOrder: 1 } };
+const ALONE = { maxWorkers: 1, sequence: { groupOrder: 2 } };
 
-// The fault suites but flow.test.ts, which runs alone (its own project below).
+// The fault suites but flow.test.ts, which runs after them (its own projects below).
 const FLOW = 'test/faults/flow.test.ts';
+
+// The Redis files that measure rates and delays across processes; the other
+// Redis files only wait on servers, failovers and pauses.
+const REDIS_FLEET = [
+  'test/redis/flow.test.ts',
+  'test/redis/fleet.test.ts',
+  'test/redis/outage.test.ts',
+  'test/redis/refused-writes.test.ts',
+  'test/redis/guards.test.ts',
+];
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: LongestFirst },
     // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
     reporters: ['default', ['json', { outputFile: 'coverage/vitest-report.json' }]],
     // Tests are sentences; each project runs against the real thing it names.
@@ -83,7 +98,7 @@ export default defineConfig({
           name: 'faults-flow',
           include: [FLOW],
           testTimeout: 30_000,
-          ...ALONE,
+          ...PAIRED,
         },
       },
       {
@@ -93,7 +108,7 @@ export default defineConfig({
           include: [FLOW],
           env: { CHATDASH_TEST_TRANSPORT: 'undici' },
           testTimeout: 30_000,
-          ...ALONE,
+          ...PAIRED,
         },
       },
       {
@@ -112,9 +127,20 @@ export default defineConfig({
         extends: true,
         test: {
           // Each file starts its own redis-server (test/helpers/redis.ts); a missing one fails.
-          // The fleet tests run 4 processes each and measure rates and delays.
           name: 'redis',
           include: ['test/redis/**/*.test.ts'],
+          exclude: REDIS_FLEET,
+          testTimeout: 60_000,
+          hookTimeout: 30_000,
+          ...WAITING,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The fleet tests run 4 processes each and measure rates and delays.
+          name: 'redis-fleet',
+          include: REDIS_FLEET,
           testTimeout: 60_000,
           hookTimeout: 30_000,
           ...ALONE,

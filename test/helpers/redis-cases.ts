@@ -71,8 +71,13 @@ export async function pauseTravels(a: Coordinator, b: Coordinator): Promise<void
   const ca = client(upstream.baseUrl, { coordinator: a });
   const cb = client(upstream.baseUrl, { coordinator: b });
   const start = performance.now();
+  // Two callers with a short rest between calls: about 300 sends a second, plenty to see a gap,
+  // without taking a core from the files that run beside this one.
   const running = Array.from({ length: 2 }, async () => {
-    while (performance.now() - start < 1_700) await cb.getConversation(params);
+    while (performance.now() - start < 1_700) {
+      await cb.getConversation(params);
+      await sleep(5);
+    }
   });
   await sleep(200);
   const error = await ca.getConversation({ ...params, agentId: 'limit' }, { maxRetries: 0 }).then(
@@ -90,6 +95,32 @@ export async function pauseTravels(a: Coordinator, b: Coordinator): Promise<void
     (l) => l.level === 'warn' && l.message.includes('redis coordinator'),
   );
   expect(lost).toEqual([]);
+}
+
+/**
+ * Two processes calling, 8 in flight each, until `stop`, every result kept. Each
+ * caller rests 10 ms between calls: some 1,500 calls a second is load enough to
+ * see a call fail, and leaves the CPU to the files that run beside this one.
+ */
+export function calling(coordinators: Coordinator[], baseUrl: string) {
+  let stopped = false;
+  const results: PromiseSettledResult<unknown>[] = [];
+  const runs = coordinators.flatMap((coordinator) => {
+    const chatdash = client(baseUrl, { coordinator });
+    return Array.from({ length: 8 }, async () => {
+      while (!stopped) {
+        results.push(...(await Promise.allSettled([chatdash.getConversation(params)])));
+        await sleep(10);
+      }
+    });
+  });
+  return {
+    results,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(runs);
+    },
+  };
 }
 
 /**

@@ -11,7 +11,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../../src/coordination/redis-adapter.js';
 import { makeConversation } from '../../src/testing.js';
-import { breakerCountsAtOnce, client, pair, params, pauseTravels } from '../helpers/redis-cases.js';
+import {
+  breakerCountsAtOnce,
+  calling,
+  client,
+  pair,
+  params,
+  pauseTravels,
+} from '../helpers/redis-cases.js';
 import { library, LIBRARIES, type Library } from '../helpers/redis-libraries.js';
 import { startCluster, type Cluster } from '../helpers/redis-topology.js';
 import { monitorRedis, scopeChannel } from '../helpers/redis.js';
@@ -139,26 +146,6 @@ describe('what a call costs on a cluster', () => {
   });
 });
 
-/** Two processes calling, 8 in flight each, until `stop`: every result kept. */
-function calling(coordinators: Parameters<typeof pauseTravels>, baseUrl: string) {
-  let stopped = false;
-  const results: PromiseSettledResult<unknown>[] = [];
-  const runs = coordinators.flatMap((coordinator) => {
-    const chatdash = client(baseUrl, { coordinator });
-    return Array.from({ length: 8 }, async () => {
-      while (!stopped)
-        results.push(...(await Promise.allSettled([chatdash.getConversation(params)])));
-    });
-  });
-  return {
-    results,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(runs);
-    },
-  };
-}
-
 describe.each(['ioredis 5', 'node-redis 6'])("the scope's shard changes, through %s", (name) => {
   it('a failover of its master loses no call, and the pause travels again after', async () => {
     const upstream = await ok();
@@ -166,7 +153,7 @@ describe.each(['ioredis 5', 'node-redis 6'])("the scope's shard changes, through
     const replica = await cluster.addReplica(owner);
     const entry = (await cluster.masters()).find((p) => p !== owner)!;
     const { coordinators, close } = await pair(() => library(name).cluster(entry));
-    const load = calling([coordinators[0]!, coordinators[1]!], upstream.baseUrl);
+    const load = calling(coordinators, upstream.baseUrl);
     await sleep(500);
     const killedAt = performance.now();
     await cluster.kill(owner);
@@ -198,7 +185,7 @@ describe.each(['ioredis 5', 'node-redis 6'])("the scope's shard changes, through
     const { slot, owner } = await scopeHome(upstream.baseUrl);
     const entry = (await cluster.masters()).find((p) => p !== owner)!;
     const { coordinators, close } = await pair(() => library(name).cluster(entry));
-    const load = calling([coordinators[0]!, coordinators[1]!], upstream.baseUrl);
+    const load = calling(coordinators, upstream.baseUrl);
     await sleep(500);
     const to = (await cluster.masters()).find((port) => port !== owner)!;
     await cluster.moveSlot(slot, to);

@@ -70,14 +70,6 @@ describe.each(Object.entries(states))('a Redis that refuses writes: %s', (_, sta
       );
       await sleep(1_500); // idle: a probe that only reads would call sharing back here
       const lines = (re: RegExp) => chatdash.lines.filter((l) => re.test(l.message));
-      console.log(
-        'LOST',
-        lines(/sharing lost/).length,
-        'BACK',
-        lines(/sharing is back/).length,
-        'SENT',
-        sent.filter((at) => at > refusedAt && at <= refusedAt + 3_000).length,
-      );
       // 20/s for 3 s, the burst of 2, and what was reserved before: 62 or so. Flapping sent 336-415.
       const during = sent.filter((at) => at > refusedAt && at <= refusedAt + 3_000).length;
       expect(during).toBeGreaterThan(40);

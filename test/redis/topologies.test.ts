@@ -11,7 +11,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
 import { makeConversation } from '../../src/testing.js';
-import { breakerCountsAtOnce, client, pair, params, pauseTravels } from '../helpers/redis-cases.js';
+import {
+  breakerCountsAtOnce,
+  calling,
+  client,
+  pair,
+  params,
+  pauseTravels,
+} from '../helpers/redis-cases.js';
 import { library } from '../helpers/redis-libraries.js';
 import {
   startSentinels,
@@ -135,15 +142,8 @@ describe('Sentinel', () => {
     const { coordinators, close } = await pair(connect);
     const upstream = await ok();
     const channel = scopeChannel(upstream.baseUrl, 'ck_live_Zq8WmRtPxYvBnKdLsJhGfTcE');
-    let stopped = false;
-    const results: PromiseSettledResult<unknown>[] = [];
-    const runs = coordinators.flatMap((coordinator) => {
-      const chatdash = client(upstream.baseUrl, { coordinator });
-      return Array.from({ length: 8 }, async () => {
-        while (!stopped)
-          results.push(...(await Promise.allSettled([chatdash.getConversation(params)])));
-      });
-    });
+    const load = calling(coordinators, upstream.baseUrl);
+    const results = load.results;
     await sleep(500);
     const killedAt = performance.now();
     const before = results.length;
@@ -160,8 +160,7 @@ describe('Sentinel', () => {
     }
     const resumedIn = performance.now() - promotedAt;
     fresh.disconnect();
-    stopped = true;
-    await Promise.all(runs);
+    await load.stop();
     console.log(
       `Sentinel: promotion ${Math.round(promotedAt - killedAt)} ms after the kill, ${during} calls during it, ` +
         `${results.filter((r) => r.status === 'rejected').length} failed of ${results.length}, subscribed again ${Math.round(resumedIn)} ms after`,

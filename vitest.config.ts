@@ -15,9 +15,11 @@ const ALONE = { maxWorkers: 1, sequence: { groupOrder: 2 } };
 // The fault suites but flow.test.ts, which runs after them (its own projects below).
 const FLOW = 'test/faults/flow.test.ts';
 
-// The Redis files that measure rates and delays across processes; the other
-// Redis files only wait on servers, failovers and pauses.
+// The Redis files that measure rates across processes, or delays of 150 ms
+// (a pause reaching another process); the other Redis files only wait on
+// servers, failovers and pauses, with bounds of 400 ms and more.
 const REDIS_FLEET = [
+  'test/redis/coordinator.test.ts',
   'test/redis/flow.test.ts',
   'test/redis/fleet.test.ts',
   'test/redis/outage.test.ts',

@@ -9,37 +9,15 @@ import { makeConversation } from '../../src/testing.js';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { createRedisCoordinator } from '../../src/coordination/redis.js';
-import {
-  ChatDashError,
-  createChatDashClient,
-  type ChatDashClientOptions,
-} from '../../src/index.js';
-import { loggedClient } from '../helpers/logs.js';
+import { ChatDashError, type ChatDashClientOptions } from '../../src/index.js';
+import { apiKey, client, params } from '../helpers/redis-cases.js';
 import { connectRedis, monitorRedis, redisForFile, scopeChannel } from '../helpers/redis.js';
 import { httpServer, sendJson } from '../helpers/servers.js';
 import { sleep } from '../helpers/settle.js';
 
-const apiKey = 'ck_live_Zq8WmRtPxYvBnKdLsJhGfTcE';
 // Redis is emptied after each test, so none sees what another left.
 const { server, coordinator, closeAfter } = redisForFile({ flushAfterEach: true });
 
-/** A client whose log lines are kept and whose requests are timed as they leave. */
-function client(baseUrl: string, options: ChatDashClientOptions = {}) {
-  const sends: number[] = [];
-  const chatdash = loggedClient(createChatDashClient, {
-    apiKey,
-    baseUrl,
-    logLevel: 'info',
-    fetch: (input, init) => {
-      sends.push(performance.now());
-      return fetch(input, init);
-    },
-    ...options,
-  });
-  return Object.assign(chatdash, { sends });
-}
-
-const params = { agentId: 'agent_1', conversationId: 'conv_1' };
 const ok = () => httpServer((_, res) => sendJson(res, 200, makeConversation()));
 /** Gives a new coordinator time to connect its subscriber and subscribe. */
 const settleIn = () => sleep(300);

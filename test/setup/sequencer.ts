@@ -24,7 +24,6 @@ const SLOW = [
   'test/package/pack.test.ts',
   'test/tooling/fleet.test.ts',
   'test/faults/faults.test.ts',
-  'test/redis/coordinator.test.ts',
   'test/faults/metrics.test.ts',
 ];
 

@@ -11,6 +11,7 @@ import type { Call, Step } from '../pipeline.js';
 import type { Redactor } from '../redact.js';
 import { loggedHeaders, type Log } from '../telemetry/log.js';
 import { requestId } from '../telemetry/request-id.js';
+import type { AttemptSpan } from '../telemetry/tracing.js';
 import type { Attempt } from '../types.js';
 import { round } from './waits.js';
 
@@ -43,6 +44,25 @@ export function observe(options: ObserveOptions, clock: Clock, log: Log): Step {
     });
   };
 
+  // The attempt ended: its record, span, metrics and debug line, the same for either outcome.
+  // Made once per client, not per attempt: the attempt's state comes as arguments.
+  const end = (
+    call: Call,
+    entry: Attempt,
+    started: number,
+    span: AttemptSpan | undefined,
+    headers: Record<string, string>,
+    errorType: string | undefined,
+    responseHeaders: Headers | undefined,
+  ): void => {
+    const ms = clock.now() - started;
+    entry.durationMs = round(ms);
+    call.attempts.push(entry);
+    span?.end(entry.status, errorType);
+    call.metrics?.attempt(ms, entry.status, errorType);
+    if (log.debugOn) logAttempt(call, entry, headers, responseHeaders);
+  };
+
   return function observe(call, next) {
     const headers = { ...clientHeaders }; // a copy: tracing adds traceparent, a custom fetch may mutate it
     call.headers = headers;
@@ -53,19 +73,10 @@ export function observe(options: ObserveOptions, clock: Clock, log: Log): Step {
     if (call.attempts.length === 0 && call.heldSource !== undefined)
       Object.assign(entry, { delayMs: round(call.heldMs), delaySource: call.heldSource });
     const started = clock.now();
-    // The attempt ended: its record, span, metrics and debug line, the same for either outcome.
-    const ended = (errorType: string | undefined, responseHeaders: Headers | undefined) => {
-      const ms = clock.now() - started;
-      entry.durationMs = round(ms);
-      call.attempts.push(entry);
-      span?.end(entry.status, errorType);
-      call.metrics?.attempt(ms, entry.status, errorType);
-      if (log.debugOn) logAttempt(call, entry, headers, responseHeaders);
-    };
     return next().then(
       (outcome) => {
         entry.status = outcome.response.status;
-        ended(undefined, outcome.response.headers);
+        end(call, entry, started, span, headers, undefined, outcome.response.headers);
         return outcome;
       },
       (error: Error) => {
@@ -73,7 +84,12 @@ export function observe(options: ObserveOptions, clock: Clock, log: Log): Step {
         if (answered) entry.status = error.status;
         else entry.error = error.name;
         // As on the span: the status for an error answer, the class name when none came.
-        ended(
+        end(
+          call,
+          entry,
+          started,
+          span,
+          headers,
           error instanceof APIError ? String(error.status) : error.name,
           answered ? error.headers : undefined,
         );

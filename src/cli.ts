@@ -14,6 +14,7 @@ import { createChatDashClient } from './index.js';
 import { APIError, ChatDashError, ResponseValidationError } from './errors.js';
 import { LIMITS, type Limited } from './limits.js';
 import { checkParams } from './options.js';
+import { Redactor } from './redact.js';
 import { maskSecrets } from './rules.js';
 import { VERSION } from './version.js';
 
@@ -57,7 +58,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     request = parseCommand(argv, io.env);
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof ChatDashError)) throw error;
-    io.stderr(`chatdash: ${error.message}\nRun \`chatdash --help\` for usage.\n`);
+    // A usage error quotes the argument it refuses, and that may be the key pasted in by mistake.
+    const key = io.env['CHATDASH_API_KEY'];
+    const message = key ? new Redactor(key).text(error.message) : error.message;
+    io.stderr(`chatdash: ${message}\nRun \`chatdash --help\` for usage.\n`);
     return 2;
   }
   if (request === 'help' || request === 'version') {

@@ -6,7 +6,13 @@
 import { createFinalURL, createQuerySerializer, defaultPathSerializer } from 'openapi-fetch';
 import { clientContext, type ClientSetup } from './client-context.js';
 import { ENDPOINT } from './endpoint.js';
-import { checkParams, checkRequestOptions, resolveOptions, type Resolved } from './options.js';
+import {
+  checkConcurrency,
+  checkParams,
+  checkRequestOptions,
+  resolveOptions,
+  type Resolved,
+} from './options.js';
 import { hideKey } from './rules.js';
 import { newCall, run, type Call, type Outcome, type Step } from './pipeline.js';
 import { breaker } from './policies/breaker.js';
@@ -128,9 +134,12 @@ class ChatDashClientImpl implements ChatDashClient {
       options,
       (item, callOptions) =>
         this.#call(item, callOptions, 'getConversations').then((outcome) => outcome.data),
-      (callOptions) => {
+      (concurrency, callOptions) => {
+        // Both inside the key's masking: a caller may pass anything, the key too, as either.
         try {
+          const checked = checkConcurrency(concurrency);
           checkRequestOptions(callOptions, this.#settings, 'getConversations');
+          return checked;
         } catch (error) {
           throw hideKey(error, this.#settings.apiKey);
         }

@@ -8,7 +8,6 @@
  * hold back a result that is ready nor delay an abort until its next item.
  */
 import { APIUserAbortError, ChatDashError } from '../errors.js';
-import { checkConcurrency } from '../options.js';
 import type {
   BulkOptions,
   BulkResult,
@@ -35,13 +34,13 @@ export async function* getConversations(
   input: Iterable<GetConversationParams> | AsyncIterable<GetConversationParams>,
   options: BulkOptions,
   call: (params: GetConversationParams, options: RequestOptions) => Promise<Conversation>,
-  checkOptions: (options: RequestOptions) => void,
+  /** Checks every option (throwing what the caller may see) and returns the concurrency. */
+  checkOptions: (concurrency: unknown, options: RequestOptions) => number,
 ): AsyncGenerator<BulkResult, void, undefined> {
   if (typeof options !== 'object' || options === null)
     throw new ChatDashError('getConversations: options must be an object');
   const { concurrency: asked, ...callOptions } = options;
-  const concurrency = checkConcurrency(asked);
-  checkOptions(callOptions); // every rule checked before anything is sent
+  const concurrency = checkOptions(asked, callOptions); // every rule checked before anything is sent
   const { signal } = callOptions;
   const source = iterate(input);
   // One controller per call, not one signal for all: each attempt listens on its

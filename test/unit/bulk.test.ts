@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getConversations } from '../../src/policies/bulk.js';
 import { APIUserAbortError, ChatDashError } from '../../src/errors.js';
+import { checkConcurrency } from '../../src/options.js';
 import type {
   BulkOptions,
   BulkResult,
@@ -59,7 +60,7 @@ function run(
   input: Iterable<GetConversationParams> | AsyncIterable<GetConversationParams>,
   options: BulkOptions,
   call: ReturnType<typeof fakeCall>['call'],
-  checkOptions: (options: RequestOptions) => void = () => {},
+  checkOptions: (concurrency: unknown, options: RequestOptions) => number = checkConcurrency,
 ) {
   return getConversations(input, options, call, checkOptions);
 }

@@ -277,4 +277,30 @@ describe.each([
     const results = c.getConversations([params], { timeoutMs: key as never });
     expectHidden(await rejected(() => results[Symbol.asyncIterator]().next()));
   });
+
+  it('getConversations concurrency', async () => {
+    const c = createChatDashClient({ apiKey: key, fetch: fakeFetch().fetch });
+    const results = c.getConversations([params], { concurrency: key as never });
+    const error = await rejected(() => results[Symbol.asyncIterator]().next());
+    expect(error.message).toContain('concurrency must be an integer');
+    expectHidden(error);
+  });
+
+  it.each([
+    ['a stray argument', (k: string) => ['get-conversation', 'a1', 'c1', k]],
+    ['the command', (k: string) => [k, 'a1', 'c1']],
+    ['a --timeout-ms', (k: string) => ['get-conversation', 'a1', 'c1', '--timeout-ms', k]],
+    ['an unknown flag', (k: string) => ['get-conversation', 'a1', 'c1', `--${k}`]],
+  ])('the CLI with the key from CHATDASH_API_KEY as %s', async (_, argv) => {
+    const err: string[] = [];
+    const io = {
+      stdout: () => {},
+      stderr: (t: string) => void err.push(t),
+      env: { CHATDASH_API_KEY: key },
+    };
+    expect(await runCli(argv(key), io)).toBe(2);
+    const text = err.join('');
+    expect(text).toContain('[redacted]');
+    for (let i = 0; i + 8 <= key.length; i++) expect(text).not.toContain(key.slice(i, i + 8));
+  });
 });

@@ -18,9 +18,8 @@
  * without calling the dispatcher keeps getting signals. What was seen is kept
  * on the client's transport, so each client learns it on its first attempt.
  */
-import type { FetchLike } from '../types.js';
 import { AttemptAbort, type AbortListener } from './attempt-abort.js';
-import { requestInit, type Abort, type SendAbort, type Transport } from './transport.js';
+import { FetchTransport, type Abort, type Init, type SendAbort } from './transport.js';
 
 // Where undici (Node's own and npm's) keeps the global dispatcher; fetch reads it there.
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
@@ -45,32 +44,25 @@ export function isNodeGlobalFetch(fetch: object): boolean {
 }
 
 /** Node's own global fetch: the light abort once its fetch is seen to dispatch, signals until then. */
-export class NodeFetchTransport implements Transport {
+export class NodeFetchTransport extends FetchTransport {
   readonly name = 'node-fetch';
   mode: Mode = 'probe';
-  constructor(readonly fetch: FetchLike) {}
 
   newAbort(): Abort {
     return this.mode === 'light' ? new AttemptAbort() : new AbortController();
   }
 
-  send(
-    url: string,
-    method: string,
-    headers: Record<string, string>,
-    abort: SendAbort | undefined,
-  ): Promise<Response> {
-    const init = requestInit(method, headers);
+  protected carry(init: Init, abort: SendAbort): ((response: Response) => Response) | undefined {
     if (abort instanceof AttemptAbort) {
       init.dispatcher = new DispatcherAbort(abort);
-      return this.fetch(url, init as RequestInit);
+      return undefined;
     }
-    if (abort) init.signal = abort.signal;
+    init.signal = abort.signal;
     // Once the mode is known a signal goes alone, even one made while the probe was out.
-    if (!abort || this.mode !== 'probe') return this.fetch(url, init as RequestInit);
+    if (this.mode !== 'probe') return undefined;
     const probe = new Probe(this);
     init.dispatcher = probe;
-    return this.fetch(url, init as RequestInit).then(probe.answered);
+    return probe.answered;
   }
 }
 

@@ -47,46 +47,58 @@ export function requestInit(method: string, headers: Record<string, string>): In
   return { method, headers, redirect: 'manual' };
 }
 
-/** Any fetch (the app's own, or any behind middleware): every attempt gets an AbortSignal. */
-export class SignalTransport implements Transport {
-  readonly name = 'fetch';
+/** What the transports share: each puts an attempt's abort on the request in its own way. */
+export abstract class FetchTransport implements Transport {
+  abstract readonly name: Transport['name'];
   constructor(readonly fetch: FetchLike) {}
+
+  abstract newAbort(): Abort;
+
+  /** Puts `abort` on `init`; may return what the response must pass through (a probe's). */
+  protected abstract carry(
+    init: Init,
+    abort: SendAbort,
+  ): ((response: Response) => Response) | undefined;
+
+  send(
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    abort: SendAbort | undefined,
+  ): Promise<Response> {
+    const init = requestInit(method, headers);
+    const then = abort && this.carry(init, abort);
+    const sent = this.fetch(url, init as RequestInit);
+    return then ? sent.then(then) : sent;
+  }
+}
+
+/** Any fetch (the app's own, or any behind middleware): every attempt gets an AbortSignal. */
+export class SignalTransport extends FetchTransport {
+  readonly name = 'fetch';
 
   newAbort(): Abort {
     return new AbortController();
   }
 
-  send(
-    url: string,
-    method: string,
-    headers: Record<string, string>,
-    abort: SendAbort | undefined,
-  ): Promise<Response> {
-    const init = requestInit(method, headers);
+  protected carry(init: Init, abort: SendAbort): undefined {
     // Every abort this transport makes is an AbortController.
-    if (abort) init.signal = (abort as { signal: AbortSignal }).signal;
-    return this.fetch(url, init as RequestInit);
+    init.signal = (abort as { signal: AbortSignal }).signal;
+    return undefined;
   }
 }
 
 /** createUndiciFetch's fetch: the request is handed the light abort itself, no signal. */
-export class UndiciTransport implements Transport {
+export class UndiciTransport extends FetchTransport {
   readonly name = 'undici';
-  constructor(readonly fetch: FetchLike) {}
 
   newAbort(): Abort {
     return new AttemptAbort();
   }
 
-  send(
-    url: string,
-    method: string,
-    headers: Record<string, string>,
-    abort: SendAbort | undefined,
-  ): Promise<Response> {
-    const init = requestInit(method, headers);
+  protected carry(init: Init, abort: SendAbort): undefined {
     if (abort instanceof AttemptAbort) init[ATTEMPT_ABORT] = abort;
-    else if (abort) init.signal = abort.signal;
-    return this.fetch(url, init as RequestInit);
+    else init.signal = abort.signal;
+    return undefined;
   }
 }

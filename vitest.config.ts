@@ -5,19 +5,21 @@ import { LongestFirst } from './test/setup/sequencer.js';
 // the first group runs several files at once even on a 2-core machine; the
 // longest start first (test/setup/sequencer.ts) so that none is left running
 // alone at the end. The files that measure real rates and delays run after it:
-// the two faults/flow runs side by side (one process each, a few requests per
-// millisecond at most), then the Redis fleet files one at a time, so the
-// machine is theirs. Projects of one group share one maxWorkers.
+// the faults/flow files of both transports side by side (one process each, a
+// few hundred requests a second at most, nothing else running), then the Redis
+// fleet files one at a time, so the machine is theirs. Projects of one group
+// share one maxWorkers.
 const WAITING = { maxWorkers: 4, sequence: { groupOrder: 0 } };
-const PAIRED = { maxWorkers: 2, sequence: { groupOrder: 1 } };
+const PAIRED = { maxWorkers: 4, sequence: { groupOrder: 1 } };
 const ALONE = { maxWorkers: 1, sequence: { groupOrder: 2 } };
 // The unit and fault files share their worker's modules instead of importing src/ and the
 // helpers again per file (a third of those projects' CPU): each file restores what it changes
 // (fake timers, stubbed globals, the OpenTelemetry globals) in its own hooks.
 const SHARED_MODULES = { isolate: false };
 
-// The fault suites but flow.test.ts, which runs after them (its own projects below).
-const FLOW = 'test/faults/flow.test.ts';
+// The fault suites but the flow files (rates, the adaptive limit, the breaker), which run
+// after them (their own projects below).
+const FLOW = 'test/faults/flow*.test.ts';
 
 // The Redis files that measure rates across processes, or delays of 150 ms
 // (a pause reaching another process); the other Redis files only wait on

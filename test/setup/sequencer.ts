@@ -25,6 +25,8 @@ const SLOW = [
   'test/tooling/fleet.test.ts',
   'test/faults/faults.test.ts',
   'test/faults/metrics.test.ts',
+  // Runs after the first group, four files at a time: the longest of them first.
+  'test/faults/flow-adaptive.test.ts',
 ];
 
 /**

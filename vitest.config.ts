@@ -4,13 +4,13 @@ import { LongestFirst } from './test/setup/sequencer.js';
 // Most files wait on sockets, child processes and timers, not on the CPU, so
 // the first group runs several files at once even on a 2-core machine; the
 // longest start first (test/setup/sequencer.ts) so that none is left running
-// alone at the end. The files that measure real rates and delays run after it:
-// the faults/flow files of both transports side by side (one process each, a
-// few hundred requests a second at most, nothing else running), then the Redis
-// fleet files one at a time, so the machine is theirs. Projects of one group
-// share one maxWorkers.
+// alone at the end. The files that measure real rates and delays run after it,
+// four at a time with nothing else running: the faults/flow files of both
+// transports and the timed Redis files, each one process sending a few hundred
+// requests a second at most. Last the Redis fleet files (4 processes each), one
+// at a time, so the machine is theirs. Projects of one group share one maxWorkers.
 const WAITING = { maxWorkers: 4, sequence: { groupOrder: 0 } };
-const PAIRED = { maxWorkers: 4, sequence: { groupOrder: 1 } };
+const TIMED = { maxWorkers: 4, sequence: { groupOrder: 1 } };
 const ALONE = { maxWorkers: 1, sequence: { groupOrder: 2 } };
 // The unit and fault files share their worker's modules instead of importing src/ and the
 // helpers again per file (a third of those projects' CPU): each file restores what it changes
@@ -21,17 +21,18 @@ const SHARED_MODULES = { isolate: false };
 // after them (their own projects below).
 const FLOW = 'test/faults/flow*.test.ts';
 
-// The Redis files that measure rates across processes, or delays of 150 ms
-// (a pause reaching another process); the other Redis files only wait on
+// The Redis files that measure rates and delays in one process (a pause reaching another
+// coordinator within 150 ms, 20 sends a second while writes fail, an outage costing no call
+// more than timeoutMs): they run with the flow files. The other Redis files only wait on
 // servers, failovers and pauses, with bounds of 400 ms and more.
-const REDIS_FLEET = [
+const REDIS_TIMED = [
   'test/redis/coordinator.test.ts',
-  'test/redis/flow.test.ts',
-  'test/redis/fleet.test.ts',
   'test/redis/outage.test.ts',
   'test/redis/refused-writes.test.ts',
   'test/redis/guards.test.ts',
 ];
+// The fleet tests: 4 processes each against one Redis, measuring rates; one file at a time.
+const REDIS_FLEET = ['test/redis/flow.test.ts', 'test/redis/fleet.test.ts'];
 
 export default defineConfig({
   test: {
@@ -108,7 +109,7 @@ export default defineConfig({
           name: 'faults-flow',
           include: [FLOW],
           testTimeout: 30_000,
-          ...PAIRED,
+          ...TIMED,
         },
       },
       {
@@ -118,7 +119,7 @@ export default defineConfig({
           include: [FLOW],
           env: { CHATDASH_TEST_TRANSPORT: 'undici' },
           testTimeout: 30_000,
-          ...PAIRED,
+          ...TIMED,
         },
       },
       {
@@ -139,7 +140,7 @@ export default defineConfig({
           // Each file starts its own redis-server (test/helpers/redis.ts); a missing one fails.
           name: 'redis',
           include: ['test/redis/**/*.test.ts'],
-          exclude: REDIS_FLEET,
+          exclude: [...REDIS_TIMED, ...REDIS_FLEET],
           testTimeout: 60_000,
           hookTimeout: 30_000,
           ...WAITING,
@@ -148,7 +149,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // The fleet tests run 4 processes each and measure rates and delays.
+          name: 'redis-timed',
+          include: REDIS_TIMED,
+          testTimeout: 60_000,
+          hookTimeout: 30_000,
+          ...TIMED,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'redis-fleet',
           include: REDIS_FLEET,
           testTimeout: 60_000,

@@ -25,8 +25,11 @@ const SLOW = [
   'test/tooling/fleet.test.ts',
   'test/faults/faults.test.ts',
   'test/faults/metrics.test.ts',
-  // Runs after the first group, four files at a time: the longest of them first.
+  // The second group, four files at a time: the longest of them first.
+  'test/redis/outage.test.ts',
+  'test/redis/refused-writes.test.ts',
   'test/faults/flow-adaptive.test.ts',
+  'test/redis/coordinator.test.ts',
 ];
 
 /**

@@ -53,14 +53,15 @@ export function observe(options: ObserveOptions, clock: Clock, log: Log): Step {
     span: AttemptSpan | undefined,
     headers: Record<string, string>,
     errorType: string | undefined,
-    responseHeaders: Headers | undefined,
+    answer: { readonly headers: Headers } | undefined,
   ): void => {
     const ms = clock.now() - started;
     entry.durationMs = round(ms);
     call.attempts.push(entry);
     span?.end(entry.status, errorType);
     call.metrics?.attempt(ms, entry.status, errorType);
-    if (log.debugOn) logAttempt(call, entry, headers, responseHeaders);
+    // The response's headers only for the debug line: createUndiciFetch builds them on first use.
+    if (log.debugOn) logAttempt(call, entry, headers, answer?.headers);
   };
 
   return function observe(call, next) {
@@ -76,7 +77,7 @@ export function observe(options: ObserveOptions, clock: Clock, log: Log): Step {
     return next().then(
       (outcome) => {
         entry.status = outcome.response.status;
-        end(call, entry, started, span, headers, undefined, outcome.response.headers);
+        end(call, entry, started, span, headers, undefined, outcome.response);
         return outcome;
       },
       (error: Error) => {
@@ -91,7 +92,7 @@ export function observe(options: ObserveOptions, clock: Clock, log: Log): Step {
           span,
           headers,
           error instanceof APIError ? String(error.status) : error.name,
-          answered ? error.headers : undefined,
+          answered ? error : undefined,
         );
         throw error;
       },

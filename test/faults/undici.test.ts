@@ -121,6 +121,39 @@ describe('the client through createUndiciFetch', () => {
     expect(request?.headers['accept-encoding']).toBe('identity');
   });
 
+  it('builds no Headers for a 2xx unless the debug line needs them', async () => {
+    const server = await httpServer((_, res) =>
+      sendJson(res, 200, makeConversation(), { 'x-request-id': 'req_ok' }),
+    );
+    const Real = globalThis.Headers;
+    let built = 0;
+    globalThis.Headers = class extends Real {
+      constructor(init?: ConstructorParameters<typeof Real>[0]) {
+        super(init);
+        built++;
+      }
+    };
+    try {
+      const counted = async (logLevel: 'info' | 'debug') => {
+        const chatdash = createChatDashClient({
+          apiKey,
+          baseUrl: server.baseUrl,
+          fetch: undiciFetch(),
+          logLevel,
+          logger: { debug() {}, info() {}, warn() {}, error() {} },
+        });
+        built = 0; // createUndiciFetch itself makes one, to start Node's fetch machinery
+        await chatdash.getConversation(params);
+        return built;
+      };
+      expect(await counted('info')).toBe(0);
+      // The same call with the debug line on logs the request id: the spy sees Headers built.
+      expect(await counted('debug')).toBeGreaterThan(0);
+    } finally {
+      globalThis.Headers = Real;
+    }
+  });
+
   it('gives NotFoundError with status, parsed body, real Headers and the request id for a 404', async () => {
     const server = await httpServer((_, res) =>
       sendJson(res, 404, { message: 'no such conversation' }, { 'x-request-id': 'req_404' }),

@@ -86,18 +86,20 @@ export async function metricsCost(
   });
   if (pair)
     lines.push(
-      `- ${METRICS_SDK}, in ${pair.rounds} rounds of its own of ${pair.calls} calls against "${METRICS_OFF}": ${percent(pair.sdk)} CPU per request (at most +10 %)`,
+      `- ${METRICS_SDK}, in ${pair.rounds} rounds of its own (A B B A, ${pair.calls} calls each) against "${METRICS_OFF}": ${percent(pair.sdk)} CPU per request (at most +10 %)`,
     );
   return [...lines, ...(await metricsPaths())].join('\n');
 }
 
 /**
- * The SDK row against the baseline alone, in interleaved rounds of `calls`
- * calls each; the median of per-round CPU ratios. The bound is judged here,
- * not in the table's rounds: a row of 4,000 calls on Node 24 sees three or
- * four collections of the young generation, so the few percent more garbage
- * the SDK leaves moves a short row's figure by a whole collection either way,
- * and rows three times as long settle.
+ * The SDK row against the baseline alone: per round, each row twice in the
+ * order A B B A (which way round alternates), `calls` calls each time, and the
+ * ratio of their sums; the median over rounds. The bound is judged here, not
+ * in the table's rounds: a row of 4,000 calls on Node 24 sees three or four
+ * collections of the young generation, so the few percent more garbage the
+ * SDK leaves moves a short row's figure by a whole collection either way, and
+ * a drift of the machine within a round (another process, the CPU's clock)
+ * falls on both rows alike in A B B A.
  */
 export async function metricsPair(
   rows: Record<string, () => Promise<unknown>>,
@@ -107,17 +109,22 @@ export async function metricsPair(
   calls: number,
 ): Promise<{ sdk: number; rounds: number; calls: number }> {
   const ratios: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const cpu: Record<string, number> = {};
-    for (const name of [METRICS_OFF, METRICS_SDK].sort(() => Math.random() - 0.5)) {
-      const undo = duringMetrics(name);
-      try {
-        cpu[name] = (await measure(rows[name]!, calls)).cpuUs;
-      } finally {
-        undo();
-      }
+  const run = async (name: string) => {
+    const undo = duringMetrics(name);
+    try {
+      return (await measure(rows[name]!, calls)).cpuUs;
+    } finally {
+      undo();
     }
-    ratios.push(cpu[METRICS_SDK]! / cpu[METRICS_OFF]!);
+  };
+  for (let round = 0; round < rounds; round++) {
+    const [a, b] = round % 2 ? [METRICS_SDK, METRICS_OFF] : [METRICS_OFF, METRICS_SDK];
+    const a1 = await run(a);
+    const b1 = await run(b);
+    const b2 = await run(b);
+    const a2 = await run(a);
+    const [off, sdk] = a === METRICS_OFF ? [a1 + a2, b1 + b2] : [b1 + b2, a1 + a2];
+    ratios.push(sdk / off);
   }
   return { sdk: median(ratios), rounds, calls };
 }
